@@ -1,0 +1,49 @@
+# localwhisper — the two commands that matter:
+#   make run    build everything, fetch the default models (offline-capable), serve on :8080
+#   make test   build everything, fetch the test models, run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+MODELS_DIR ?= models
+HOST ?= 127.0.0.1
+PORT ?= 8080
+PYTEST_ARGS ?=
+NATIVE_INPUTS := pyproject.toml CMakeLists.txt vendor/whisper.cpp.lock $(wildcard whisper_native/*.c)
+
+.PHONY: build run test lint bench models clean distclean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Editable install: CMake builds libwhisper + ggml into build/, copied to whisper_native/lib.
+$(VENV)/.installed: $(PY) $(NATIVE_INPUTS)
+	$(PY) vendor/fetch_whisper_cpp.py
+	$(PIP) install --quiet -e '.[test]'
+	@touch $@
+
+build: $(VENV)/.installed
+
+models: build
+	$(PY) -m localwhisper models ensure-defaults --models-dir $(MODELS_DIR)
+
+run: models
+	$(PY) -m localwhisper serve --models-dir $(MODELS_DIR) --host $(HOST) --port $(PORT)
+
+test: models
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: build
+	$(PY) -m ruff check .
+
+bench: models
+	$(PIP) install --quiet -e '.[test,bench]'
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf build whisper_native/lib dist *.egg-info $(VENV)/.installed
+
+distclean: clean
+	rm -rf $(VENV) vendor/whisper.cpp .cache

@@ -1,0 +1,3 @@
+from localwhisper.cli import main
+
+raise SystemExit(main())
