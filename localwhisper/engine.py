@@ -1,0 +1,337 @@
+"""``Model``: the friendly transcription API over pooled whisper.cpp states.
+
+``Model.transcribe(audio, **options)`` decodes any input to 16 kHz mono,
+optionally keeps only the speech (Silero VAD, remapped back to the original
+timeline), resolves the language (given, configured, or detected with
+probabilities), and runs ``whisper_full_with_state`` on a leased state with
+the GIL released. Segments stream out through ``on_segment`` as whisper.cpp
+produces them; ``AbortHandle.abort()`` stops the native call at its next
+graph step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from whisper_native import (
+    Aborted,
+    AbortFlag,
+    ContextOptions,
+    ModelDims,
+    RawSegment,
+    VadModel,
+    VadParams,
+    WhisperContext,
+    WhisperNativeError,
+    WhisperState,
+    detect_language,
+    read_segments,
+    run_full,
+)
+
+from . import languages
+from .audio import AudioLimits, AudioSource, decode_audio
+from .decoding import build_full_params, effective_prompt
+from .errors import InvalidValue, ModelLoadError, NativeLibraryError, TranscriptionAborted
+from .pool import PoolStats, StatePool, plan_parallelism
+from .timeline import SAMPLE_RATE, Timeline
+from .types import Segment, TranscribeOptions, Transcription, TranscriptionInfo
+from .words import words_from_tokens
+
+if TYPE_CHECKING:
+    from .streaming import TranscriptionStream
+
+SegmentCallback = Callable[[Segment], None]
+ProgressCallback = Callable[[int], None]
+MIN_SAMPLES = SAMPLE_RATE * 105 // 100  # whisper.cpp skips input shorter than 1 s: pad to 1.05 s
+DETECT_WINDOW_SAMPLES = SAMPLE_RATE * 30
+
+
+class AbortHandle:
+    """Cancels a transcription from any thread: while queued or mid-decode."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._flags: list[AbortFlag] = []
+        self._lock = threading.Lock()
+
+    def abort(self) -> None:
+        with self._lock:
+            self.event.set()
+            for flag in self._flags:
+                flag.set()
+
+    @property
+    def aborted(self) -> bool:
+        return self.event.is_set()
+
+    def _attach(self, flag: AbortFlag) -> None:
+        with self._lock:
+            self._flags.append(flag)
+            if self.event.is_set():
+                flag.set()
+
+
+def dtw_preset_for(dims: ModelDims) -> str | None:
+    """whisper.cpp's alignment-heads preset for a model shape, or None if unknown."""
+    suffix = ".en" if dims.n_vocab == 51864 else ""
+    by_layers = {4: "tiny", 6: "base", 12: "small", 24: "medium"}
+    if dims.n_audio_layer in by_layers:
+        return by_layers[dims.n_audio_layer] + suffix
+    if dims.n_audio_layer == 32:
+        if dims.n_text_layer == 4:
+            return "large-v3-turbo"
+        return "large-v3" if dims.n_mels == 128 else "large-v2"
+    return None
+
+
+def compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return round(len(data) / len(zlib.compress(data)), 4) if data else 0.0
+
+
+def validate_options(options: TranscribeOptions, multilingual: bool) -> str | None:
+    """Check ranges; return the language code (None = detect)."""
+    if not 1 <= options.beam_size <= 16:
+        raise InvalidValue("beam_size must be between 1 and 16", param="beam_size")
+    if not 1 <= options.best_of <= 16:
+        raise InvalidValue("best_of must be between 1 and 16", param="best_of")
+    if not 0.0 <= options.temperature <= 1.0:
+        raise InvalidValue("temperature must be between 0 and 1", param="temperature")
+    if not 0.0 <= options.temperature_increment <= 1.0:
+        raise InvalidValue("temperature_increment must be between 0 and 1", param="temperature_increment")
+    if options.task not in ("transcribe", "translate"):
+        raise InvalidValue("task must be 'transcribe' or 'translate'", param="task")
+    if options.n_threads is not None and not 1 <= options.n_threads <= 256:
+        raise InvalidValue("n_threads must be between 1 and 256", param="n_threads")
+    if options.max_segment_chars < 0 or options.max_tokens_per_segment < 0 or options.audio_ctx < 0:
+        raise InvalidValue("segment limits and audio_ctx must be >= 0")
+    code = None
+    if options.language and options.language.lower() != "auto":
+        code = languages.to_code(options.language)
+        if code is None:
+            raise InvalidValue(f"unknown language {options.language!r}", param="language")
+    if not multilingual:
+        if code not in (None, "en"):
+            raise InvalidValue(f"this model is English-only; language {options.language!r} is not supported",
+                               param="language")
+        if options.task == "translate":
+            raise InvalidValue("this model is English-only and cannot translate; use a multilingual model",
+                               param="model")
+        code = "en"
+    return code
+
+
+class Model:
+    """One loaded whisper model: shared weights, a pool of states, optional VAD."""
+
+    def __init__(self, model_path: str | Path, *, name: str | None = None, n_states: int | None = None,
+                 n_threads: int | None = None, max_queue: int = 64, vad_model_path: str | Path | None = None,
+                 default_options: TranscribeOptions | None = None, default_language: str | None = None,
+                 context_options: ContextOptions | None = None, audio_limits: AudioLimits | None = None,
+                 word_timestamps_method: str = "dtw") -> None:
+        started = time.perf_counter()
+        self.model_path = Path(model_path)
+        self.name = name or self.model_path.stem
+        try:
+            self.context = WhisperContext(self.model_path, context_options)
+        except WhisperNativeError as exc:
+            raise ModelLoadError(str(exc)) from exc
+        states, threads = plan_parallelism(n_states, n_threads)
+        self.n_threads = threads
+        self.pool = StatePool(self.context, max_states=states, max_queue=max_queue)
+        self.default_options = default_options or TranscribeOptions()
+        self.default_language = default_language
+        self.audio_limits = audio_limits or AudioLimits()
+        self.vad_model_path = Path(vad_model_path) if vad_model_path else None
+        self._vad: VadModel | None = None
+        self._vad_lock = threading.Lock()
+        self.context_options = context_options or ContextOptions()
+        self.word_timestamps_method = word_timestamps_method
+        self._aligner: WhisperContext | None = None
+        self._aligner_lock = threading.Lock()
+        self.multilingual = self.context.dims.multilingual
+        self.load_seconds = time.perf_counter() - started
+
+    # --- public API -----------------------------------------------------------------
+    def transcribe(self, audio: AudioSource, options: TranscribeOptions | None = None, *,
+                   on_segment: SegmentCallback | None = None, on_progress: ProgressCallback | None = None,
+                   abort: AbortHandle | None = None, queue_timeout_s: float | None = None,
+                   **overrides: Any) -> Transcription:
+        """Transcribe (or translate) ``audio``: bytes, a path, a binary file, or a float array."""
+        options = (options or self.default_options).with_overrides(**overrides) if overrides else (
+            options or self.default_options)
+        language = validate_options(options, self.multilingual)
+        samples = decode_audio(audio, limits=self.audio_limits)
+        abort = abort or AbortHandle()
+        started = time.perf_counter()
+        context = self._alignment_context() if options.word_timestamps else self.context
+        with self.pool.lease(timeout_s=queue_timeout_s, cancelled=abort.event, context=context) as state:
+            try:
+                return self._run(context, state, samples, options, language, on_segment, on_progress,
+                                 abort, started)
+            except Aborted as exc:
+                raise TranscriptionAborted("transcription aborted") from exc
+            except WhisperNativeError as exc:
+                raise NativeLibraryError(str(exc)) from exc
+
+    def stream(self, audio: AudioSource, options: TranscribeOptions | None = None, **overrides: Any
+               ) -> TranscriptionStream:
+        """Iterate segments as they are decoded; ``.result`` holds the Transcription afterwards."""
+        from .streaming import TranscriptionStream
+
+        return TranscriptionStream(self, audio, options, overrides)
+
+    def detect_language(self, audio: AudioSource) -> tuple[str, float, list[tuple[str, float]]]:
+        if not self.multilingual:
+            return "en", 1.0, [("en", 1.0)]
+        samples = decode_audio(audio, limits=self.audio_limits)
+        with self.pool.lease() as state:
+            probs = self._detect(self.context, state, samples)
+        return probs[0][0], probs[0][1], probs
+
+    def stats(self) -> PoolStats:
+        return self.pool.stats()
+
+    def close(self) -> None:
+        self.pool.close()
+        with self._vad_lock:
+            if self._vad is not None:
+                self._vad.close()
+                self._vad = None
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals ----------------------------------------------------------------------
+    def _vad_model(self) -> VadModel:
+        with self._vad_lock:
+            if self._vad is None:
+                if self.vad_model_path is None or not self.vad_model_path.is_file():
+                    raise InvalidValue(
+                        f"VAD requested but no VAD model is installed (expected {self.vad_model_path}); "
+                        "run `localwhisper models ensure-defaults`", param="vad")
+                self._vad = VadModel(self.vad_model_path, n_threads=1)
+            return self._vad
+
+    def _timeline(self, samples: npt.NDArray[np.float32], options: TranscribeOptions) -> Timeline:
+        if not options.vad:
+            return Timeline.identity(len(samples))
+        vad = options.vad_options
+        spans = self._vad_model().speech_spans(samples, VadParams(
+            threshold=vad.threshold, min_speech_duration_ms=vad.min_speech_duration_ms,
+            min_silence_duration_ms=vad.min_silence_duration_ms,
+            max_speech_duration_s=vad.max_speech_duration_s, speech_pad_ms=vad.speech_pad_ms,
+            samples_overlap=vad.samples_overlap))
+        return Timeline([(s.start, s.end) for s in spans])
+
+    def _alignment_context(self) -> WhisperContext:
+        """A second context with DTW alignment heads (flash attention off), made on first use.
+
+        DTW gives word end times within ~0.1 s where whisper.cpp's token timestamps
+        stretch the last word to the segment end; it needs flash attention off,
+        so plain transcription keeps the faster context.
+        """
+        preset = dtw_preset_for(self.context.dims) if self.word_timestamps_method == "dtw" else None
+        if preset is None:
+            return self.context
+        with self._aligner_lock:
+            if self._aligner is None:
+                options = ContextOptions(use_gpu=self.context_options.use_gpu, flash_attn=False,
+                                         gpu_device=self.context_options.gpu_device, dtw_preset=preset)
+                try:
+                    self._aligner = WhisperContext(self.model_path, options)
+                except WhisperNativeError as exc:
+                    raise ModelLoadError(str(exc)) from exc
+            return self._aligner
+
+    def _detect(self, context: WhisperContext, state: WhisperState, samples: npt.NDArray[np.float32]
+                ) -> list[tuple[str, float]]:
+        window = samples[:DETECT_WINDOW_SAMPLES]
+        if len(window) < MIN_SAMPLES:
+            window = np.pad(window, (0, MIN_SAMPLES - len(window)))
+        return detect_language(context, state, window, self.n_threads)
+
+    def _run(self, context: WhisperContext, state: WhisperState, samples: npt.NDArray[np.float32],
+             options: TranscribeOptions, language: str | None, on_segment: SegmentCallback | None,
+             on_progress: ProgressCallback | None, abort: AbortHandle, started: float) -> Transcription:
+        duration_ms = len(samples) * 1000 // SAMPLE_RATE
+        timeline = self._timeline(samples, options)
+        packed = samples if not options.vad else timeline.pack(samples)
+        speech_ms = timeline.speech_samples * 1000 // SAMPLE_RATE
+        if abort.aborted:
+            raise Aborted("aborted before decoding")
+        if len(packed) == 0:  # VAD found no speech: nothing to decode, nothing to hallucinate
+            return self._result((), language or self.default_language or "en", 1.0, None,
+                                duration_ms, 0, options, started)
+        if len(packed) < MIN_SAMPLES:
+            packed = np.pad(packed, (0, MIN_SAMPLES - len(packed)))
+
+        language_probability, all_probs = 1.0, None
+        code = language or (self.default_language if options.language is None else None)
+        if code is None:
+            all_probs = self._detect(context, state, packed)
+            code, language_probability = all_probs[0]
+
+        flag = AbortFlag()
+        abort._attach(flag)
+        n_threads = options.n_threads or self.n_threads
+        params = build_full_params(options, language=code, n_threads=n_threads, abort_flag=flag,
+                                   prompt=effective_prompt(options))
+        segments: list[Segment] = []
+
+        def collect(n_new: int) -> None:
+            for raw in read_segments(context, state, start=len(segments)):
+                segment = self._segment(raw, len(segments), timeline, duration_ms, options)
+                segments.append(segment)
+                if on_segment is not None:
+                    on_segment(segment)
+
+        params.on_new_segment(collect)
+        if on_progress is not None:
+            params.on_progress(on_progress)
+        run_full(context, state, params, packed)
+        collect(0)  # anything the callback did not deliver
+        if on_progress is not None:
+            on_progress(100)
+        return self._result(tuple(segments), code, language_probability, all_probs, duration_ms,
+                            speech_ms, options, started)
+
+    def _segment(self, raw: RawSegment, index: int, timeline: Timeline, duration_ms: int,
+                 options: TranscribeOptions) -> Segment:
+        start_ms = min(timeline.to_original_ms(raw.t0_cs * 10), duration_ms)
+        end_ms = min(max(timeline.to_original_ms(raw.t1_cs * 10, is_end=True), start_ms), duration_ms)
+        text_tokens = [t for t in raw.tokens if not t.special]
+        avg_logprob = sum(t.plog for t in text_tokens) / len(text_tokens) if text_tokens else 0.0
+        words = None
+        if options.word_timestamps:
+            words = words_from_tokens(
+                raw.tokens, start_ms, end_ms,
+                lambda cs, is_end: timeline.to_original_ms(max(0, cs) * 10, is_end=is_end))
+        return Segment(
+            id=index, seek=start_ms // 10, start_ms=start_ms, end_ms=end_ms, text=raw.text,
+            tokens=tuple(t.id for t in text_tokens), temperature=options.temperature,
+            avg_logprob=round(avg_logprob, 4), compression_ratio=compression_ratio(raw.text),
+            no_speech_prob=round(raw.no_speech_prob, 4), words=words,
+            speaker_turn_next=raw.speaker_turn_next)
+
+    def _result(self, segments: tuple[Segment, ...], language: str, language_probability: float,
+                all_probs: list[tuple[str, float]] | None, duration_ms: int, speech_ms: int,
+                options: TranscribeOptions, started: float) -> Transcription:
+        info = TranscriptionInfo(
+            language=language, language_probability=round(language_probability, 4),
+            all_language_probs=tuple(all_probs) if all_probs else None, duration_ms=duration_ms,
+            duration_after_vad_ms=speech_ms, options=options, model=self.name,
+            processing_ms=int((time.perf_counter() - started) * 1000))
+        return Transcription(segments=segments, info=info, task=options.task)

@@ -1,0 +1,149 @@
+"""A pool of whisper states over one shared context, with a bounded wait queue.
+
+One ``WhisperContext`` holds the weights; each concurrent transcription leases
+its own ``WhisperState`` (created lazily, reused afterwards). A pool may serve
+more than one context of the same model (e.g. a DTW-enabled one for word
+timestamps): they share one limit. At most ``max_states`` run at once; up to
+``max_queue`` more wait; beyond that a caller gets :class:`ServerBusy` at once
+instead of an unbounded wait.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from whisper_native import WhisperContext, WhisperState
+
+from .errors import ServerBusy, TranscriptionAborted
+
+DEFAULT_THREADS_PER_STATE = 4
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def plan_parallelism(n_states: int | None, n_threads: int | None,
+                     cores: int | None = None) -> tuple[int, int]:
+    """(states, threads per state) with states × threads ≤ cores unless both are given.
+
+    Oversubscribing cores makes ggml's spinning workers fight: 10–30× slower.
+    """
+    cores = cores or available_cores()
+    if n_states and n_threads:
+        return n_states, n_threads
+    if n_threads:
+        return max(1, cores // n_threads), n_threads
+    if n_states:
+        return n_states, max(1, cores // n_states)
+    threads = min(DEFAULT_THREADS_PER_STATE, cores)
+    return max(1, cores // threads), threads
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    max_states: int
+    created: int
+    in_flight: int
+    waiting: int
+    max_queue: int
+
+
+class StatePool:
+    def __init__(self, context: WhisperContext, *, max_states: int, max_queue: int = 64) -> None:
+        if max_states < 1:
+            raise ValueError("max_states must be >= 1")
+        self.context = context
+        self.max_states = max_states
+        self.max_queue = max_queue
+        self._idle: dict[int, list[WhisperState]] = {}
+        self._contexts: dict[int, WhisperContext] = {id(context): context}
+        self._created = 0
+        self._in_flight = 0
+        self._waiting = 0
+        self._closed = False
+        self._cond = threading.Condition()
+
+    def stats(self) -> PoolStats:
+        with self._cond:
+            return PoolStats(self.max_states, self._created, self._in_flight, self._waiting, self.max_queue)
+
+    @contextmanager
+    def lease(self, *, timeout_s: float | None = None, cancelled: threading.Event | None = None,
+              context: WhisperContext | None = None) -> Iterator[WhisperState]:
+        """A state for the duration of the ``with`` block; waits for one if all are busy."""
+        state = self._acquire(context or self.context, timeout_s, cancelled)
+        try:
+            yield state
+        finally:
+            self._release(state)
+
+    def _acquire(self, context: WhisperContext, timeout_s: float | None,
+                 cancelled: threading.Event | None) -> WhisperState:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._cond:
+            if self._closed:
+                raise ServerBusy("the model is being unloaded; retry the request")
+            if self._in_flight >= self.max_states and self._waiting >= self.max_queue:
+                raise ServerBusy(
+                    f"all {self.max_states} transcription slot(s) are busy and {self._waiting} request(s) "
+                    "are already waiting; retry later")
+            self._waiting += 1
+            try:
+                while self._in_flight >= self.max_states:
+                    if cancelled is not None and cancelled.is_set():
+                        raise TranscriptionAborted("cancelled while waiting for a free slot")
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise ServerBusy("timed out waiting for a free transcription slot")
+                    # wake periodically to notice cancellation
+                    self._cond.wait(0.1 if remaining is None else min(0.1, remaining))
+                    if self._closed:
+                        raise ServerBusy("the model is being unloaded; retry the request")
+            finally:
+                self._waiting -= 1
+            self._in_flight += 1
+            self._contexts[id(context)] = context
+            idle = self._idle.get(id(context))
+            state = idle.pop() if idle else None
+        if state is None:
+            try:
+                state = context.new_state()
+            except BaseException:
+                with self._cond:
+                    self._in_flight -= 1
+                    self._cond.notify()
+                raise
+            with self._cond:
+                self._created += 1
+        return state
+
+    def _release(self, state: WhisperState) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            if self._closed:
+                state.close()
+            else:
+                self._idle.setdefault(id(state.context), []).append(state)
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Free idle states now; busy ones are freed when their lease ends."""
+        with self._cond:
+            self._closed = True
+            idle = [state for states in self._idle.values() for state in states]
+            self._idle = {}
+            contexts = list(self._contexts.values())
+            self._cond.notify_all()
+        for state in idle:
+            state.close()
+        for context in contexts:
+            context.close()

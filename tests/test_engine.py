@@ -1,0 +1,220 @@
+"""The library API on the real converted tiny.en (and base, marked slow)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from conftest import JFK_TEXT, JFK_WAV, LONG_FLAC, normalise_text
+
+from localwhisper import InvalidAudio, InvalidValue, TranscriptionAborted
+
+pytestmark = pytest.mark.native
+JFK_LAST_SPEECH_END_S = 10.62  # Silero VAD on jfk.wav (DESIGN.md)
+
+
+def test_jfk_matches_reference(tiny_en_model) -> None:
+    result = tiny_en_model.transcribe(JFK_WAV)
+    assert normalise_text(result.text) == normalise_text(JFK_TEXT)
+    assert result.info.language == "en" and result.info.duration == 11.0
+    assert result.segments and all(s.avg_logprob < 0 and 0 <= s.no_speech_prob <= 1 for s in result.segments)
+    starts = [s.start_ms for s in result.segments]
+    assert starts == sorted(starts) and result.segments[-1].end_ms <= 11000
+
+
+def _encode(source: Path, target: Path, codec: str, *, video: bool = False) -> Path:
+    with av.open(str(source)) as inp, av.open(str(target), "w") as out:
+        audio_out = out.add_stream(codec, rate=48000 if codec == "libopus" else 16000)
+        video_out = None
+        if video:
+            video_out = out.add_stream("mpeg4", rate=10)
+            video_out.width, video_out.height, video_out.pix_fmt = 64, 48, "yuv420p"
+        resampler = av.AudioResampler(format=audio_out.format.name, layout="mono", rate=audio_out.rate)
+        for frame in inp.decode(audio=0):
+            for converted in resampler.resample(frame):
+                out.mux(audio_out.encode(converted))
+        for converted in resampler.resample(None):
+            out.mux(audio_out.encode(converted))
+        out.mux(audio_out.encode(None))
+        if video_out is not None:
+            for index in range(20):
+                pixels = np.full((48, 64, 3), index * 10, np.uint8)
+                picture = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                out.mux(video_out.encode(picture))
+            out.mux(video_out.encode(None))
+    return target
+
+
+@pytest.mark.parametrize(("suffix", "codec", "video"), [
+    ("flac", "flac", False), ("mp3", "libmp3lame", False), ("ogg", "libopus", False),
+    ("m4a", "aac", False), ("mp4", "aac", True),
+])
+def test_same_text_in_every_container(tiny_en_model, tmp_path: Path, suffix: str, codec: str,
+                                      video: bool) -> None:
+    encoded = _encode(JFK_WAV, tmp_path / f"jfk.{suffix}", codec, video=video)
+    result = tiny_en_model.transcribe(encoded)
+    assert normalise_text(result.text) == normalise_text(JFK_TEXT), suffix
+
+
+def test_word_timestamps(tiny_en_model, jfk_samples: np.ndarray) -> None:
+    result = tiny_en_model.transcribe(jfk_samples, word_timestamps=True)
+    words = result.words
+    assert normalise_text("".join(w.word for w in words)) == normalise_text(JFK_TEXT)
+    for segment in result.segments:
+        for word in segment.words or ():
+            assert segment.start_ms <= word.start_ms <= word.end_ms <= segment.end_ms
+            assert 0.0 <= word.probability <= 1.0
+    ends = [w.end_ms for w in words]
+    assert ends == sorted(ends)
+    assert [w.start_ms for w in words] == sorted(w.start_ms for w in words)
+    assert "country" in words[-1].word
+    assert abs(words[-1].end - JFK_LAST_SPEECH_END_S) <= 0.3
+
+
+def test_words_absent_unless_asked(tiny_en_model, jfk_samples: np.ndarray) -> None:
+    result = tiny_en_model.transcribe(jfk_samples)
+    assert all(s.words is None for s in result.segments)
+
+
+def test_vad_maps_times_back_and_skips_silence(tiny_en_model, jfk_samples: np.ndarray) -> None:
+    silence = np.zeros(30 * 16000, dtype=np.float32)
+    padded = np.concatenate([silence, jfk_samples, silence])
+    result = tiny_en_model.transcribe(padded, vad=True)
+    assert normalise_text(result.text) == normalise_text(JFK_TEXT)
+    assert result.info.duration == 71.0
+    assert result.info.duration_after_vad < 12.0
+    first, last = result.segments[0], result.segments[-1]
+    assert abs(first.start - (30.0 + 0.32)) <= 0.3
+    assert abs(last.end - (30.0 + JFK_LAST_SPEECH_END_S)) <= 0.3
+    assert all(s.start >= 29.7 and s.end <= 41.0 for s in result.segments)
+
+
+def test_vad_on_silence_returns_no_text(tiny_en_model) -> None:
+    rng = np.random.default_rng(1)
+    room_noise = (rng.standard_normal(16000 * 20) * 0.002).astype(np.float32)
+    result = tiny_en_model.transcribe(room_noise, vad=True)
+    assert result.segments == () and result.text == ""
+
+
+def test_four_parallel_transcriptions_share_one_model(tiny_en_model, jfk_samples: np.ndarray) -> None:
+    texts: list[str] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            texts.append(tiny_en_model.transcribe(jfk_samples).text)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors
+    assert [normalise_text(t) for t in texts] == [normalise_text(JFK_TEXT)] * 4
+    stats = tiny_en_model.stats()
+    assert stats.max_states == 2 and stats.in_flight == 0
+    assert stats.created <= 2 * stats.max_states  # per context: plain + word-timestamp (DTW)
+
+
+def test_abort_stops_a_long_transcription_fast(tiny_en_model) -> None:
+    from localwhisper import AbortHandle
+
+    handle = AbortHandle()
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            tiny_en_model.transcribe(LONG_FLAC, abort=handle)
+            outcome["result"] = "finished"
+        except TranscriptionAborted:
+            outcome["aborted_at"] = time.monotonic()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    time.sleep(2.0)
+    aborted = time.monotonic()
+    handle.abort()
+    thread.join(30)
+    assert "aborted_at" in outcome, outcome
+    assert outcome["aborted_at"] - aborted < 1.0  # type: ignore[operator]
+    assert tiny_en_model.stats().in_flight == 0
+
+
+def test_exception_in_user_callback_surfaces(tiny_en_model, jfk_samples: np.ndarray) -> None:
+    class Stop(Exception):
+        pass
+
+    def on_segment(segment) -> None:
+        raise Stop(segment.text)
+
+    with pytest.raises(Stop):
+        tiny_en_model.transcribe(jfk_samples, on_segment=on_segment)
+    assert normalise_text(tiny_en_model.transcribe(jfk_samples).text) == normalise_text(JFK_TEXT)
+
+
+def test_stream_yields_segments_before_the_end(tiny_en_model) -> None:
+    from localwhisper.audio import decode_audio
+
+    minute = decode_audio(LONG_FLAC)[: 60 * 16000]
+    arrivals: list[float] = []
+    started = time.monotonic()
+    stream = tiny_en_model.stream(minute)
+    segments = []
+    for segment in stream:
+        arrivals.append(time.monotonic() - started)
+        segments.append(segment)
+    total = time.monotonic() - started
+    assert len(segments) >= 3 and stream.result is not None
+    assert arrivals[0] < 0.75 * total
+    assert [s.id for s in segments] == list(range(len(segments)))
+
+
+def test_progress_reaches_100(tiny_en_model, jfk_samples: np.ndarray) -> None:
+    seen: list[int] = []
+    tiny_en_model.transcribe(jfk_samples, on_progress=seen.append)
+    assert seen and seen[-1] == 100 and seen == sorted(seen)
+
+
+def test_bad_input_and_options_raise_typed_errors(tiny_en_model, jfk_samples: np.ndarray) -> None:
+    with pytest.raises(InvalidAudio):
+        tiny_en_model.transcribe(b"")
+    with pytest.raises(InvalidAudio):
+        tiny_en_model.transcribe(b"\x00\x01garbage" * 100)
+    with pytest.raises(InvalidValue):
+        tiny_en_model.transcribe(jfk_samples, beam_size=99)
+    with pytest.raises(InvalidValue):
+        tiny_en_model.transcribe(jfk_samples, temperature=7.0)
+    with pytest.raises(InvalidValue):
+        tiny_en_model.transcribe(jfk_samples, language="fr")  # English-only model
+    with pytest.raises(InvalidValue):
+        tiny_en_model.transcribe(jfk_samples, language="klingon")
+    with pytest.raises(TypeError):
+        tiny_en_model.transcribe(jfk_samples, no_such_option=1)
+
+
+def test_beam_search_runs(tiny_en_model, jfk_samples: np.ndarray) -> None:
+    result = tiny_en_model.transcribe(jfk_samples, beam_size=5)
+    assert normalise_text(result.text) == normalise_text(JFK_TEXT)
+
+
+@pytest.mark.slow
+def test_base_detects_english(base_model) -> None:
+    language, probability, all_probs = base_model.detect_language(JFK_WAV)
+    assert language == "en" and probability > 0.9
+    assert all_probs[0] == ("en", probability) and len(all_probs) > 90
+    result = base_model.transcribe(JFK_WAV)
+    assert result.info.language == "en" and result.info.language_probability > 0.9
+    assert normalise_text(result.text) == normalise_text(JFK_TEXT)
+
+
+@pytest.mark.slow
+def test_base_translate_task_runs(base_model) -> None:
+    result = base_model.transcribe(JFK_WAV, task="translate")
+    assert result.task == "translate"
+    assert "country" in normalise_text(result.text)
