@@ -42,7 +42,7 @@ from .audio import AudioLimits, AudioSource, decode_audio
 from .decoding import build_full_params, effective_prompt
 from .errors import InvalidValue, ModelLoadError, NativeLibraryError, TranscriptionAborted
 from .pool import PoolStats, StatePool, plan_parallelism
-from .timeline import SAMPLE_RATE, Timeline
+from .timeline import SAMPLE_RATE, Timeline, chunk_bounds
 from .types import Segment, TranscribeOptions, Transcription, TranscriptionInfo
 from .words import words_from_tokens
 
@@ -53,6 +53,14 @@ SegmentCallback = Callable[[Segment], None]
 ProgressCallback = Callable[[int], None]
 MIN_SAMPLES = SAMPLE_RATE * 105 // 100  # whisper.cpp skips input shorter than 1 s: pad to 1.05 s
 DETECT_WINDOW_SAMPLES = SAMPLE_RATE * 30
+
+
+def _scaled_progress(report: ProgressCallback, start: int, end: int, total: int) -> ProgressCallback:
+    """Map a chunk's 0–100 % onto the whole input's."""
+    def scaled(percent: int) -> None:
+        report(min(99, (start + (end - start) * percent // 100) * 100 // max(1, total)))
+
+    return scaled
 
 
 class AbortHandle:
@@ -287,38 +295,53 @@ class Model:
         flag = AbortFlag()
         abort._attach(flag)
         n_threads = options.n_threads or self.n_threads
-        params = build_full_params(options, language=code, n_threads=n_threads, abort_flag=flag,
-                                   prompt=effective_prompt(options))
         segments: list[Segment] = []
+        chunks = chunk_bounds(packed)
+        prompt = effective_prompt(options)
+        for chunk_start, chunk_end in chunks:
+            if flag.is_set():
+                raise Aborted("aborted between chunks")
+            params = build_full_params(options, language=code, n_threads=n_threads, abort_flag=flag,
+                                       prompt=prompt)
+            first_new = len(segments)
+            offset_ms = chunk_start * 1000 // SAMPLE_RATE
 
-        def collect(n_new: int) -> None:
-            for raw in read_segments(context, state, start=len(segments)):
-                segment = self._segment(raw, len(segments), timeline, duration_ms, options)
-                segments.append(segment)
-                if on_segment is not None:
-                    on_segment(segment)
+            def collect(_n_new: int, first_new: int = first_new, offset_ms: int = offset_ms) -> None:
+                for raw in read_segments(context, state, start=len(segments) - first_new):
+                    segment = self._segment(raw, len(segments), offset_ms, timeline, duration_ms, options)
+                    segments.append(segment)
+                    if on_segment is not None:
+                        on_segment(segment)
 
-        params.on_new_segment(collect)
-        if on_progress is not None:
-            params.on_progress(on_progress)
-        run_full(context, state, params, packed)
-        collect(0)  # anything the callback did not deliver
+            params.on_new_segment(collect)
+            if on_progress is not None:
+                params.on_progress(_scaled_progress(on_progress, chunk_start, chunk_end, len(packed)))
+            chunk = packed[chunk_start:chunk_end]
+            if len(chunk) < MIN_SAMPLES:
+                chunk = np.pad(chunk, (0, MIN_SAMPLES - len(chunk)))
+            run_full(context, state, params, chunk)
+            collect(0)  # anything the callback did not deliver
+            if options.condition_on_previous_text and len(segments) > first_new:
+                # carry the chunk's last words into the next one, as a decode window would
+                carried = " ".join(s.text.strip() for s in segments[-3:])
+                prompt = " ".join(p for p in (effective_prompt(options), carried) if p)
         if on_progress is not None:
             on_progress(100)
         return self._result(tuple(segments), code, language_probability, all_probs, duration_ms,
                             speech_ms, options, started)
 
-    def _segment(self, raw: RawSegment, index: int, timeline: Timeline, duration_ms: int,
+    def _segment(self, raw: RawSegment, index: int, offset_ms: int, timeline: Timeline, duration_ms: int,
                  options: TranscribeOptions) -> Segment:
-        start_ms = min(timeline.to_original_ms(raw.t0_cs * 10), duration_ms)
-        end_ms = min(max(timeline.to_original_ms(raw.t1_cs * 10, is_end=True), start_ms), duration_ms)
+        start_ms = min(timeline.to_original_ms(offset_ms + raw.t0_cs * 10), duration_ms)
+        end_ms = min(max(timeline.to_original_ms(offset_ms + raw.t1_cs * 10, is_end=True), start_ms),
+                     duration_ms)
         text_tokens = [t for t in raw.tokens if not t.special]
         avg_logprob = sum(t.plog for t in text_tokens) / len(text_tokens) if text_tokens else 0.0
         words = None
         if options.word_timestamps:
             words = words_from_tokens(
                 raw.tokens, start_ms, end_ms,
-                lambda cs, is_end: timeline.to_original_ms(max(0, cs) * 10, is_end=is_end))
+                lambda cs, is_end: timeline.to_original_ms(offset_ms + max(0, cs) * 10, is_end=is_end))
         return Segment(
             id=index, seek=start_ms // 10, start_ms=start_ms, end_ms=end_ms, text=raw.text,
             tokens=tuple(t.id for t in text_tokens), temperature=options.temperature,

@@ -60,3 +60,32 @@ class Timeline:
             else:
                 span, offset = self.spans[index + 1], 0
         return (span.original_start + offset) * 1000 // SAMPLE_RATE
+
+
+CHUNK_SECONDS = 300  # long inputs are decoded in chunks of about this length
+CUT_SEARCH_SECONDS = 20  # ... cut at the quietest moment in the last 20 s of each chunk
+_FRAME = SAMPLE_RATE // 50  # 20 ms energy frames
+_QUIET_FRAMES = 10  # a 200 ms quiet stretch
+
+
+def chunk_bounds(audio: npt.NDArray[np.float32], chunk_samples: int = CHUNK_SECONDS * SAMPLE_RATE,
+                 search_samples: int = CUT_SEARCH_SECONDS * SAMPLE_RATE) -> list[tuple[int, int]]:
+    """Split long audio into chunks ending at quiet moments (sample index bounds).
+
+    whisper.cpp computes the log-mel of its whole input before decoding: chunking
+    bounds that memory and latency (first segment, abort) on hour-long files.
+    """
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    while len(audio) - start > chunk_samples + search_samples:
+        low = start + chunk_samples - search_samples
+        window = audio[low:start + chunk_samples]
+        n_frames = len(window) // _FRAME
+        energy = np.square(window[:n_frames * _FRAME].reshape(n_frames, _FRAME)).mean(axis=1)
+        smoothed = np.convolve(energy, np.ones(_QUIET_FRAMES), mode="valid")
+        quietest = int(np.argmin(smoothed))
+        cut = low + (quietest + _QUIET_FRAMES // 2) * _FRAME
+        bounds.append((start, cut))
+        start = cut
+    bounds.append((start, len(audio)))
+    return bounds

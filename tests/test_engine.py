@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -127,17 +129,18 @@ def test_abort_stops_a_long_transcription_fast(tiny_en_model) -> None:
 
     handle = AbortHandle()
     outcome: dict[str, object] = {}
+    decoding = threading.Event()
 
     def work() -> None:
         try:
-            tiny_en_model.transcribe(LONG_FLAC, abort=handle)
+            tiny_en_model.transcribe(LONG_FLAC, abort=handle, on_segment=lambda _s: decoding.set())
             outcome["result"] = "finished"
         except TranscriptionAborted:
             outcome["aborted_at"] = time.monotonic()
 
     thread = threading.Thread(target=work)
     thread.start()
-    time.sleep(2.0)
+    assert decoding.wait(60), "no segment decoded"
     aborted = time.monotonic()
     handle.abort()
     thread.join(30)
@@ -218,3 +221,34 @@ def test_base_translate_task_runs(base_model) -> None:
     result = base_model.transcribe(JFK_WAV, task="translate")
     assert result.task == "translate"
     assert "country" in normalise_text(result.text)
+
+
+def test_chunked_long_form_agrees_with_one_pass(tiny_en_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    import functools
+
+    from localwhisper import engine
+    from localwhisper.audio import decode_audio
+    from localwhisper.timeline import chunk_bounds
+
+    minute = decode_audio(LONG_FLAC)[: 75 * 16000]
+    whole = tiny_en_model.transcribe(minute)
+    monkeypatch.setattr(engine, "chunk_bounds", functools.partial(
+        chunk_bounds, chunk_samples=25 * 16000, search_samples=8 * 16000))
+    chunked = tiny_en_model.transcribe(minute)
+    whole_words, chunked_words = normalise_text(whole.text).split(), normalise_text(chunked.text).split()
+    matcher = difflib.SequenceMatcher(a=whole_words, b=chunked_words, autojunk=False)
+    assert matcher.ratio() > 0.9
+    starts = [s.start_ms for s in chunked.segments]
+    assert starts == sorted(starts) and chunked.segments[-1].end_ms > 65_000
+
+
+def test_chunk_bounds_cut_in_silence() -> None:
+    from localwhisper.timeline import chunk_bounds
+
+    rng = np.random.default_rng(3)
+    audio = (rng.standard_normal(16000 * 100) * 0.1).astype(np.float32)
+    audio[16000 * 37: 16000 * 38] = 0.0  # a one-second pause inside the search window
+    bounds = chunk_bounds(audio, chunk_samples=40 * 16000, search_samples=10 * 16000)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(audio)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+    assert 37 * 16000 <= bounds[0][1] <= 38 * 16000
