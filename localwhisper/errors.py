@@ -87,6 +87,14 @@ class UnsupportedMediaType(LocalWhisperError):
     code = "unsupported_media_type"
 
 
+class RequestTimeout(LocalWhisperError):
+    """The client sent its request body too slowly (the server closes the connection)."""
+
+    http_status = 408
+    error_type = "invalid_request_error"
+    code = "request_timeout"
+
+
 class TranscriptionAborted(LocalWhisperError):
     """The caller (or a disconnected client) cancelled the transcription."""
 
@@ -101,6 +109,14 @@ class ServerBusy(LocalWhisperError):
     http_status = 503
     error_type = "server_error"
     code = "server_busy"
+
+
+class ProcessingTimeout(LocalWhisperError):
+    """A transcription ran past the server's time limit and was aborted."""
+
+    http_status = 504
+    error_type = "server_error"
+    code = "timeout"
 
 
 class ModelConfigError(LocalWhisperError):

@@ -18,9 +18,9 @@ SUBCOMMAND_MODULES = ("transcribe", "serve", "models")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="localwhisper", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--log-level", default="warning",
+    parser.add_argument("--log-level", default=None,
                         choices=("debug", "info", "warning", "error"),
-                        help="logging level (debug also shows whisper.cpp's own log lines)")
+                        help="logging level (default: warning; debug also shows whisper.cpp's own log lines)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         try:
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
+    logging.basicConfig(level=getattr(logging, (args.log_level or "warning").upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args))

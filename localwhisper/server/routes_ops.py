@@ -1,0 +1,49 @@
+"""Operations and the web page: ``GET /health``, ``GET /ready``, ``GET /metrics``, ``GET /``.
+
+``/health`` is liveness (200 while the process serves). ``/ready`` is 200 once at least
+one model is loaded (preload one with ``--preload`` for orchestrators), else 503.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from .services import services_of
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> JSONResponse:
+    loaded = sorted(services_of(request).registry.loaded())
+    if loaded:
+        return JSONResponse({"status": "ready", "models": loaded})
+    return JSONResponse({"status": "not ready", "models": [], "reason": "no model is loaded yet"},
+                        status_code=503)
+
+
+async def metrics(request: Request) -> Response:
+    body, media_type = services_of(request).metrics.render()
+    return Response(body, media_type=media_type)
+
+
+def _page() -> str:
+    return resources.files(__package__).joinpath("static/index.html").read_text(encoding="utf-8")
+
+
+async def index(request: Request) -> HTMLResponse:
+    return HTMLResponse(_page(), headers={"Cache-Control": "no-cache"})
+
+
+OPEN_PATHS = ("/", "/health", "/ready")
+ROUTES = [
+    Route("/", index, methods=["GET"]),
+    Route("/health", health, methods=["GET"]),
+    Route("/ready", ready, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]
