@@ -11,7 +11,7 @@ PORT ?= 8080
 PYTEST_ARGS ?=
 NATIVE_INPUTS := pyproject.toml CMakeLists.txt vendor/whisper.cpp.lock $(wildcard whisper_native/*.c)
 
-.PHONY: build run test lint bench models clean distclean
+.PHONY: build run test lint bench models browser clean distclean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,13 @@ models: build
 run: models
 	$(PY) -m localwhisper serve --models-dir $(MODELS_DIR) --host $(HOST) --port $(PORT)
 
-test: models
+# Headless Chromium for the web-page test (Debian package; best effort, root only).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "chromium not installed: the web page test will be skipped"
+
+test: models browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
