@@ -29,12 +29,16 @@ _LEVELS = {
     GGML_LOG_LEVEL_ERROR: logging.ERROR,
 }
 _last_level = logging.DEBUG
+# whisper.cpp reports a requested abort as an error; it is the expected end of a cancel
+_EXPECTED = (b"encoder_begin_callback returned false",)
 
 
 def _on_log(level: int, text: bytes | None, _user_data: int | None) -> None:
     global _last_level
     try:
         py_level = _last_level if level == GGML_LOG_LEVEL_CONT else _LEVELS.get(level, logging.INFO)
+        if text and any(marker in text for marker in _EXPECTED):
+            py_level = logging.INFO
         _last_level = py_level
         if text and logger.isEnabledFor(py_level):
             message = text.decode("utf-8", errors="replace").rstrip("\n")
