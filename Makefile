@@ -26,7 +26,7 @@ $(VENV)/.installed: $(PY) $(NATIVE_INPUTS)
 build: $(VENV)/.installed
 
 models: build
-	$(PY) -m localwhisper models ensure-defaults --models-dir $(MODELS_DIR)
+	$(PY) -m localwhisper models --models-dir $(MODELS_DIR) ensure-defaults
 
 run: models
 	$(PY) -m localwhisper serve --models-dir $(MODELS_DIR) --host $(HOST) --port $(PORT)

@@ -150,3 +150,6 @@ def register(subparsers: Any) -> None:
     info = commands.add_parser("info", help="details of one model")
     info.add_argument("name")
     info.set_defaults(handler=_guarded(_info))
+    for command in commands.choices.values():  # also accepted after the sub-command
+        command.add_argument("--models-dir", type=Path, default=argparse.SUPPRESS,
+                             help="models directory (default: $LOCALWHISPER_MODELS_DIR or ./models)")
