@@ -138,6 +138,15 @@ def test_abort_stops_a_long_transcription_fast(tiny_en_model) -> None:
         except TranscriptionAborted:
             outcome["aborted_at"] = time.monotonic()
 
+    # whisper.cpp v1.8.5 polls the abort flag between encoder/decoder passes (its scheduler
+    # path does not pass the callback into the graph): the bound is one 30 s window's pass
+    from localwhisper.audio import decode_audio
+
+    window = decode_audio(LONG_FLAC)[: 30 * 16000]
+    started = time.monotonic()
+    tiny_en_model.transcribe(window, condition_on_previous_text=False, max_tokens_per_segment=1)
+    one_window_s = time.monotonic() - started
+
     thread = threading.Thread(target=work)
     thread.start()
     assert decoding.wait(60), "no segment decoded"
@@ -145,7 +154,7 @@ def test_abort_stops_a_long_transcription_fast(tiny_en_model) -> None:
     handle.abort()
     thread.join(30)
     assert "aborted_at" in outcome, outcome
-    assert outcome["aborted_at"] - aborted < 1.0  # type: ignore[operator]
+    assert outcome["aborted_at"] - aborted < max(1.0, one_window_s)  # type: ignore[operator]
     assert tiny_en_model.stats().in_flight == 0
 
 
