@@ -127,8 +127,10 @@ def one_request(client: httpx.Client, port: int, kind: str, inputs: dict[str, by
         data["response_format"] = kind
     elif kind == "words":
         data.update({"response_format": "verbose_json", "timestamp_granularities[]": "word"})
-    elif kind in ("empty", "random", "truncated"):
+    elif kind in ("empty", "random"):
         audio, expected_status = inputs[kind], 400
+    elif kind == "truncated":  # a cut-off wav decodes what is there (60 ms): 200 with no speech
+        audio = inputs[kind]
     elif kind == "unknown_model":
         data["model"], expected_status = "no-such-model", 404
     elif kind == "path_model":
@@ -142,7 +144,7 @@ def one_request(client: httpx.Client, port: int, kind: str, inputs: dict[str, by
     ok = response.status_code == expected_status
     if ok and expected_status == 200:
         text = response.text.lower()
-        ok = "country" in text
+        ok = "country" in text if kind != "truncated" else "blank_audio" not in text
     elif ok:
         ok = "error" in response.json()
     if not ok:

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 SegmentCallback = Callable[[Segment], None]
 ProgressCallback = Callable[[int], None]
+NON_SPEECH_MARKERS = frozenset({"[BLANK_AUDIO]", "[ Silence ]", "[silence]", "(silence)"})
 MIN_SAMPLES = SAMPLE_RATE * 105 // 100  # whisper.cpp skips input shorter than 1 s: pad to 1.05 s
 DETECT_WINDOW_SAMPLES = SAMPLE_RATE * 30
 
@@ -303,11 +304,15 @@ class Model:
                 raise Aborted("aborted between chunks")
             params = build_full_params(options, language=code, n_threads=n_threads, abort_flag=flag,
                                        prompt=prompt)
-            first_new = len(segments)
             offset_ms = chunk_start * 1000 // SAMPLE_RATE
+            native_read = [0]  # whisper.cpp segments of this chunk already read
 
-            def collect(_n_new: int, first_new: int = first_new, offset_ms: int = offset_ms) -> None:
-                for raw in read_segments(context, state, start=len(segments) - first_new):
+            def collect(_n_new: int, offset_ms: int = offset_ms,
+                        native_read: list[int] = native_read) -> None:
+                for raw in read_segments(context, state, start=native_read[0]):
+                    native_read[0] += 1
+                    if raw.text.strip() in NON_SPEECH_MARKERS:  # whisper's silence annotation, not speech
+                        continue
                     segment = self._segment(raw, len(segments), offset_ms, timeline, duration_ms, options)
                     segments.append(segment)
                     if on_segment is not None:
@@ -321,7 +326,7 @@ class Model:
                 chunk = np.pad(chunk, (0, MIN_SAMPLES - len(chunk)))
             run_full(context, state, params, chunk)
             collect(0)  # anything the callback did not deliver
-            if options.condition_on_previous_text and len(segments) > first_new:
+            if options.condition_on_previous_text and native_read[0]:
                 # carry the chunk's last words into the next one, as a decode window would
                 carried = " ".join(s.text.strip() for s in segments[-3:])
                 prompt = " ".join(p for p in (effective_prompt(options), carried) if p)

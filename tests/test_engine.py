@@ -261,3 +261,9 @@ def test_chunk_bounds_cut_in_silence() -> None:
     assert bounds[0][0] == 0 and bounds[-1][1] == len(audio)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     assert 37 * 16000 <= bounds[0][1] <= 38 * 16000
+
+
+def test_silence_gives_no_blank_audio_marker(tiny_en_model) -> None:
+    result = tiny_en_model.transcribe(np.zeros(16000 * 3, dtype=np.float32))
+    assert "BLANK_AUDIO" not in result.text
+    assert [s.id for s in result.segments] == list(range(len(result.segments)))
