@@ -1,0 +1,166 @@
+"""Speed: real-time factor, load time, first-segment latency and peak RSS per engine.
+
+Engines, each run in its own process (whole process incl. load = ``wall``):
+localwhisper (the library), whisper-cli (same vendored whisper.cpp, same ggml
+files, greedy ``-bs 1``), faster-whisper int8 / float32 (same CTranslate2
+weights, greedy, ``vad_filter=False``). Inputs: long_en_a (727.5 s) and jfk.wav
+(11 s, short-clip latency; repeated in-process to show the warm per-call cost).
+
+    python bench/speed.py                 # everything (~30 min on 2 idle cores)
+    python bench/speed.py --quick         # jfk, tiny.en, dev loop
+    python bench/speed.py --models base --threads 2 --audio long
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import common
+import engines
+import peers
+
+AUDIO_S = {"jfk": 11.0, "long": 727.5}
+WEIGHTS = ("f16", "q8_0", "q5_0")
+FW_TYPES = ("int8", "float32")
+
+
+def audio_path(name: str) -> Path:
+    return common.JFK if name == "jfk" else common.long_wav()
+
+
+def reference(name: str) -> str:
+    return common.JFK_REF if name == "jfk" else common.long_reference()
+
+
+def run_cli(model: Path, audio: Path, threads: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(dir=common.WORK) as tmp:
+        prefix = Path(tmp) / "out"
+        # not -np: its timings (load/encode/decode) give the in-process split; printing costs nothing
+        cmd = engines.cli_command(peers.whisper_cli(), model, audio, threads, prefix, quiet=False)
+        proc = common.run_clean(cmd)
+        if proc.rc != 0:
+            raise RuntimeError(f"whisper-cli failed: {proc.stderr[-1500:]}")
+        segs = engines.parse_cli_json(prefix)
+    timings = engines.parse_cli_timings(proc.stderr)
+    return {"proc": proc, "segments": segs, "load_s": timings.get("load"),
+            "transcribe_s": (round(timings["total"] - timings.get("load", 0.0), 3)
+                             if "total" in timings else None),
+            "first_segment_s": None, "timings": timings, "cpu_variant": engines.cli_variant(proc.stderr)}
+
+
+def run_worker(args: dict[str, Any]) -> dict[str, Any]:
+    proc = common.engine_worker(args)
+    return {"proc": proc, **proc.extra}
+
+
+def row(audio: str, model: str, engine: str, weights: str, threads: int,
+        res: dict[str, Any]) -> dict[str, Any]:
+    proc: common.ProcResult = res["proc"]
+    text = " ".join(s[2] for s in res["segments"])
+    wer, _ = common.wer_cer(reference(audio), text)
+    return {"audio": audio, "model": model, "engine": engine, "weights": weights, "threads": threads,
+            "wall_s": proc.wall_s, "rtf": round(proc.wall_s / AUDIO_S[audio], 4),
+            "transcribe_s": res.get("transcribe_s"), "warm_s": res.get("warm_transcribe_s"),
+            "import_s": res.get("import_s"), "load_s": res.get("load_s"),
+            "first_seg_s": res.get("first_segment_s"),
+            "rss_mib": proc.max_rss_mib, "cpu_s": proc.cpu_s, "wer": wer,
+            "foreign_cpu_s": proc.foreign_cpu_s, "variant": res.get("cpu_variant"),
+            "noise": round(proc.foreign_cpu_s / max(proc.wall_s, 0.1), 2),
+            "timings": res.get("timings"), "n_segments": len(res["segments"]), "segments": res["segments"]}
+
+
+def warm(args: dict[str, Any], repeats: int) -> dict[str, Any]:
+    """Fastest of ``repeats - 1`` further calls in one process (after a first, cold one)."""
+    if repeats < 2:
+        return {}
+    return {"warm_transcribe_s": common.engine_worker(args | {"repeats": repeats}).extra["warm_transcribe_s"]}
+
+
+def median_run(runs: int, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``fn`` ``runs`` times; keep the run with the median whole-process wall time."""
+    results = [fn() for _ in range(runs)]
+    walls = [r["proc"].wall_s for r in results]
+    chosen = results[walls.index(statistics.median_low(walls))]
+    return chosen | {"walls": walls}
+
+
+def bench(audios: list[str], models: list[str], threads: list[int], weights: list[str],
+          fw_types: list[str], runs_short: int) -> list[dict[str, Any]]:
+    rows = []
+    for audio in audios:
+        path = audio_path(audio)
+        runs = runs_short if audio == "jfk" else 1
+        repeats = 5 if audio == "jfk" else 1
+        for model in models:
+            for n in threads:
+                common_args = {"threads": n, "audio": str(path), "options": {"language": "en"}}
+                for w in weights:
+                    ggml = peers.ggml_model(model, w)
+                    print(f"{audio} {model} {w} t={n}: localwhisper, whisper-cli", flush=True)
+                    lw_args = common_args | {"engine": "localwhisper", "model": str(ggml)}
+                    res = median_run(runs, partial(run_worker, lw_args))
+                    rows.append(row(audio, model, "localwhisper", w, n, res | warm(lw_args, repeats)))
+                    res = median_run(runs, partial(run_cli, ggml, path, n))
+                    rows.append(row(audio, model, "whisper-cli", w, n, res))
+                for ct in fw_types:
+                    print(f"{audio} {model} {ct} t={n}: faster-whisper", flush=True)
+                    fw_args = common_args | {"engine": "faster-whisper", "compute_type": ct,
+                                             "model": str(peers.fw_model_dir(model))}
+                    res = median_run(runs, partial(run_worker, fw_args))
+                    rows.append(row(audio, model, "faster-whisper", ct, n, res | warm(fw_args, repeats)))
+    add_ratios(rows)
+    return rows
+
+
+def add_ratios(rows: list[dict[str, Any]]) -> None:
+    """Wall ratios vs whisper-cli (same weights) and vs faster-whisper int8 (same audio/model/threads)."""
+    def find(r: dict[str, Any], engine: str, weights: str) -> dict[str, Any] | None:
+        return next((o for o in rows if o["engine"] == engine and o["weights"] == weights and
+                     (o["audio"], o["model"], o["threads"]) == (r["audio"], r["model"], r["threads"])), None)
+
+    for r in rows:
+        cli = find(r, "whisper-cli", r["weights"] if r["engine"] != "faster-whisper" else "f16")
+        fw = find(r, "faster-whisper", "int8")
+        r["x_cli"] = round(r["wall_s"] / cli["wall_s"], 2) if cli else None
+        r["x_fw_int8"] = round(r["wall_s"] / fw["wall_s"], 2) if fw else None
+
+
+SPLIT = ("load", "mel", "encode", "encode_runs", "decode", "decode_runs", "batchd", "batchd_runs", "prompt",
+         "prompt_runs", "sample", "fallbacks", "total")
+COLUMNS = ("audio", "model", "engine", "weights", "threads", "wall_s", "rtf", "transcribe_s", "warm_s",
+           "import_s", "load_s", "first_seg_s", "rss_mib", "wer", "x_cli", "x_fw_int8", "noise")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="jfk only, tiny.en only, 2 threads")
+    parser.add_argument("--models", default="tiny.en,base")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--audio", default="jfk,long")
+    parser.add_argument("--weights", default=",".join(WEIGHTS))
+    parser.add_argument("--fw", default=",".join(FW_TYPES), help="faster-whisper compute types ('' = none)")
+    parser.add_argument("--runs-short", type=int, default=3, help="process runs per jfk config (median)")
+    parser.add_argument("--name", default="speed")
+    args = parser.parse_args()
+    if args.quick:
+        args.models, args.audio, args.threads, args.runs_short = "tiny.en", "jfk", "2", 1
+    split = lambda s: [x for x in s.split(",") if x]  # noqa: E731
+    peers.build_whisper_cpp(2)
+    rows = bench(split(args.audio), split(args.models), [int(t) for t in split(args.threads)],
+                 split(args.weights), split(args.fw), args.runs_short)
+    print(common.table(rows, COLUMNS, title="speed (wall = whole process incl. load; rtf = wall / audio)"))
+    split_rows = [{"audio": r["audio"], "model": r["model"], "weights": r["weights"], "threads": r["threads"],
+              **{k: r["timings"].get(k) for k in SPLIT}} for r in rows if r["engine"] == "whisper-cli"]
+    print(common.table(split_rows, title="whisper-cli in-process split (s; its whisper_print_timings)"))
+    path = common.write_json(args.name, {"columns": list(COLUMNS), "audio_s": AUDIO_S, "rows": rows})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
