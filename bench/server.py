@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             return str(response.json()["text"])
 
         post_localwhisper()
-        wait_for_quiet()
+        wait_for_quiet(max_wait_s=60)
         for level in args.levels:
             rows.append({"server": f"localwhisper {args.states}x{args.threads}t",
                          **measure(post_localwhisper, level, args.per_level)})
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             return str(response.json()["text"])
 
         post_peer()
-        wait_for_quiet()
+        wait_for_quiet(max_wait_s=60)
         for level in args.levels:
             rows.append({"server": f"whisper-server {args.peer_threads}t",
                          **measure(post_peer, level, args.per_level)})
