@@ -25,6 +25,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from common import JFK, machine, table, write_json
+from conftest import encode_with_pyav
 from soak import free_port, start_server
 from test_fuzz import mutate
 
@@ -32,21 +33,9 @@ ENCODINGS = {"flac": "flac", "mp3": "libmp3lame", "ogg": "libopus", "m4a": "aac"
 
 
 def encoded_sources(directory: Path) -> dict[str, bytes]:
-    import av
-
     sources = {"wav": JFK.read_bytes()}
     for suffix, codec in ENCODINGS.items():
-        target = directory / f"jfk.{suffix}"
-        with av.open(str(JFK)) as inp, av.open(str(target), "w") as out:
-            stream = out.add_stream(codec, rate=48000 if codec == "libopus" else 16000)
-            resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=stream.rate)
-            for frame in inp.decode(audio=0):
-                for converted in resampler.resample(frame):
-                    out.mux(stream.encode(converted))
-            for converted in resampler.resample(None):
-                out.mux(stream.encode(converted))
-            out.mux(stream.encode(None))
-        sources[suffix] = target.read_bytes()
+        sources[suffix] = encode_with_pyav(JFK, directory / f"jfk.{suffix}", codec).read_bytes()
     return sources
 
 

@@ -64,6 +64,22 @@ def measure(post: object, level: int, count: int) -> dict[str, float]:
             "p95_s": round(float(np.percentile(latencies, 95)), 3), "correct": correct}
 
 
+def run_levels(label: str, server: subprocess.Popen[bytes], url: str, fields: dict[str, str], audio: bytes,
+               args: argparse.Namespace) -> list[dict[str, object]]:
+    """Warm the server up, then measure every concurrency level; always stop the server."""
+    def post() -> str:
+        response = httpx.post(url, timeout=300, data=fields, files={"file": ("jfk.wav", audio)})
+        return str(response.json()["text"])
+
+    try:
+        post()
+        wait_for_quiet(max_wait_s=60)
+        return [{"server": label, **measure(post, level, args.per_level)} for level in args.levels]
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-level", type=int, default=16)
@@ -76,42 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         build_whisper_cpp(jobs=2)
     audio = JFK.read_bytes()
     rows: list[dict[str, object]] = []
-
     port = free_port()
     tmpdir = Path(tempfile.mkdtemp(prefix="localwhisper-bench-"))
-    server = start_server(port, tmpdir, args.states, args.threads)
-    try:
-        def post_localwhisper() -> str:
-            response = httpx.post(f"http://127.0.0.1:{port}/v1/audio/transcriptions", timeout=300,
-                                  data={"model": "tiny.en"}, files={"file": ("jfk.wav", audio)})
-            return str(response.json()["text"])
-
-        post_localwhisper()
-        wait_for_quiet(max_wait_s=60)
-        for level in args.levels:
-            rows.append({"server": f"localwhisper {args.states}x{args.threads}t",
-                         **measure(post_localwhisper, level, args.per_level)})
-    finally:
-        server.terminate()
-        server.wait(30)
-
+    rows += run_levels(f"localwhisper {args.states}x{args.threads}t",
+                       start_server(port, tmpdir, args.states, args.threads),
+                       f"http://127.0.0.1:{port}/v1/audio/transcriptions", {"model": "tiny.en"}, audio, args)
     port = free_port()
-    peer = start_whisper_server(port, args.peer_threads)
-    try:
-        def post_peer() -> str:
-            response = httpx.post(f"http://127.0.0.1:{port}/inference", timeout=300,
-                                  data={"response_format": "json"}, files={"file": ("jfk.wav", audio)})
-            return str(response.json()["text"])
-
-        post_peer()
-        wait_for_quiet(max_wait_s=60)
-        for level in args.levels:
-            rows.append({"server": f"whisper-server {args.peer_threads}t",
-                         **measure(post_peer, level, args.per_level)})
-    finally:
-        peer.terminate()
-        peer.wait(30)
-
+    rows += run_levels(f"whisper-server {args.peer_threads}t", start_whisper_server(port, args.peer_threads),
+                       f"http://127.0.0.1:{port}/inference", {"response_format": "json"}, audio, args)
     print(table(rows, title="server: jfk.wav on tiny.en, throughput and latency by requests in flight"))
     write_json("server", {"machine": machine(), "command": " ".join(sys.argv), "rows": rows})
     return 0

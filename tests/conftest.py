@@ -109,6 +109,33 @@ def tiny_en_models_dir(tmp_path: Path, ggml_tiny_en: Path) -> Path:
 
 
 # --- engine fixtures ---
+def encode_with_pyav(source: Path, target: Path, codec: str, *, video: bool = False) -> Path:
+    """Re-encode ``source`` (mono) with ``codec``; ``video`` adds a small mpeg4 picture stream."""
+    import av
+    import numpy as np
+
+    with av.open(str(source)) as inp, av.open(str(target), "w") as out:
+        audio_out = out.add_stream(codec, rate=48000 if codec == "libopus" else 16000)
+        video_out = None
+        if video:
+            video_out = out.add_stream("mpeg4", rate=10)
+            video_out.width, video_out.height, video_out.pix_fmt = 64, 48, "yuv420p"
+        resampler = av.AudioResampler(format=audio_out.format.name, layout="mono", rate=audio_out.rate)
+        for frame in inp.decode(audio=0):
+            for converted in resampler.resample(frame):
+                out.mux(audio_out.encode(converted))
+        for converted in resampler.resample(None):
+            out.mux(audio_out.encode(converted))
+        out.mux(audio_out.encode(None))
+        if video_out is not None:
+            for index in range(20):
+                pixels = np.full((48, 64, 3), index * 10, np.uint8)
+                picture = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                out.mux(video_out.encode(picture))
+            out.mux(video_out.encode(None))
+    return target
+
+
 def normalise_text(text: str) -> str:
     """Lower case, punctuation dropped, whitespace collapsed: compare words, not bytes."""
     import re

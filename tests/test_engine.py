@@ -8,10 +8,9 @@ import threading
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
-from conftest import JFK_TEXT, JFK_WAV, LONG_FLAC, normalise_text
+from conftest import JFK_TEXT, JFK_WAV, LONG_FLAC, encode_with_pyav, normalise_text
 
 from localwhisper import InvalidAudio, InvalidValue, TranscriptionAborted
 
@@ -28,36 +27,13 @@ def test_jfk_matches_reference(tiny_en_model) -> None:
     assert starts == sorted(starts) and result.segments[-1].end_ms <= 11000
 
 
-def _encode(source: Path, target: Path, codec: str, *, video: bool = False) -> Path:
-    with av.open(str(source)) as inp, av.open(str(target), "w") as out:
-        audio_out = out.add_stream(codec, rate=48000 if codec == "libopus" else 16000)
-        video_out = None
-        if video:
-            video_out = out.add_stream("mpeg4", rate=10)
-            video_out.width, video_out.height, video_out.pix_fmt = 64, 48, "yuv420p"
-        resampler = av.AudioResampler(format=audio_out.format.name, layout="mono", rate=audio_out.rate)
-        for frame in inp.decode(audio=0):
-            for converted in resampler.resample(frame):
-                out.mux(audio_out.encode(converted))
-        for converted in resampler.resample(None):
-            out.mux(audio_out.encode(converted))
-        out.mux(audio_out.encode(None))
-        if video_out is not None:
-            for index in range(20):
-                pixels = np.full((48, 64, 3), index * 10, np.uint8)
-                picture = av.VideoFrame.from_ndarray(pixels, format="rgb24")
-                out.mux(video_out.encode(picture))
-            out.mux(video_out.encode(None))
-    return target
-
-
 @pytest.mark.parametrize(("suffix", "codec", "video"), [
     ("flac", "flac", False), ("mp3", "libmp3lame", False), ("ogg", "libopus", False),
     ("m4a", "aac", False), ("mp4", "aac", True),
 ])
 def test_same_text_in_every_container(tiny_en_model, tmp_path: Path, suffix: str, codec: str,
                                       video: bool) -> None:
-    encoded = _encode(JFK_WAV, tmp_path / f"jfk.{suffix}", codec, video=video)
+    encoded = encode_with_pyav(JFK_WAV, tmp_path / f"jfk.{suffix}", codec, video=video)
     result = tiny_en_model.transcribe(encoded)
     assert normalise_text(result.text) == normalise_text(JFK_TEXT), suffix
 
