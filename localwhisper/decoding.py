@@ -19,7 +19,11 @@ def build_full_params(options: TranscribeOptions, *, language: str, n_threads: i
         translate=options.task == "translate",
         language=language,
         detect_language=False,
-        no_context=not options.condition_on_previous_text,
+        # whisper.cpp keeps the decoded text in the state between calls and prompts the next
+        # call with it: with pooled states that would leak one request's words into another's.
+        # no_context only clears that carry-over at the start of a call; within the call the
+        # rolling context is governed by n_max_text_ctx (0 = condition on nothing).
+        no_context=True,
         no_timestamps=False,  # timestamp decoding keeps long-form on track (DESIGN.md)
         token_timestamps=options.word_timestamps,
         max_len=options.max_segment_chars,
@@ -39,6 +43,8 @@ def build_full_params(options: TranscribeOptions, *, language: str, n_threads: i
         length_penalty=options.length_penalty if options.length_penalty is not None else -1.0,
         carry_initial_prompt=options.carry_initial_prompt,
     )
+    if not options.condition_on_previous_text:
+        params.set(n_max_text_ctx=0)
     if options.suppress_regex:
         params.set(suppress_regex=options.suppress_regex)
     if prompt:

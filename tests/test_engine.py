@@ -243,3 +243,16 @@ def test_silence_gives_no_blank_audio_marker(tiny_en_model) -> None:
     result = tiny_en_model.transcribe(np.zeros(16000 * 3, dtype=np.float32))
     assert "BLANK_AUDIO" not in result.text
     assert [s.id for s in result.segments] == list(range(len(result.segments)))
+
+
+def test_no_text_leaks_between_requests_on_a_reused_state(ggml_tiny_en: Path) -> None:
+    """whisper.cpp keeps the last decoded text in the state; the next request must not see it."""
+    from localwhisper.audio import decode_audio
+    from localwhisper.engine import Model
+
+    audio = decode_audio(LONG_FLAC)
+    clip, previous = audio[60 * 16000: 120 * 16000], audio[300 * 16000: 325 * 16000]
+    with Model(ggml_tiny_en, n_states=1, n_threads=2) as model:
+        fresh = model.transcribe(clip).text
+        model.transcribe(previous)  # same (only) state, different words
+        assert model.transcribe(clip).text == fresh
