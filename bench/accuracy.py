@@ -34,7 +34,7 @@ import peers
 LANG_PACKAGES = {"es": "asterisk-core-sounds-es-g722", "fr": "asterisk-core-sounds-fr-g722",
                  "it": "asterisk-core-sounds-it-g722", "ru": "asterisk-core-sounds-ru-g722"}
 LANG_DIR = common.WORK / "lang"
-CLIPS_PER_LANG = 12
+CLIPS_PER_LANG = 8
 THREADS = [2]  # --threads; 1 is the robust choice on a machine others are loading
 Seg = tuple[int, int, str]
 T = TypeVar("T")
@@ -233,6 +233,7 @@ def main() -> None:
     parser.add_argument("--models", default="tiny.en,base")
     parser.add_argument("--quick", action="store_true", help="tiny.en on jfk only, no language ID")
     parser.add_argument("--skip-langid", action="store_true")
+    parser.add_argument("--langid-only", action="store_true", help="only language ID (accuracy-langid.json)")
     parser.add_argument("--threads", type=int, default=2, help="threads per engine")
     parser.add_argument("--fresh", action="store_true", help="ignore transcripts cached by earlier runs")
     args = parser.parse_args()
@@ -246,6 +247,12 @@ def main() -> None:
     else:
         audios["long_en_a"] = (common.long_wav(), common.long_reference())
     peers.build_whisper_cpp(2)
+    if args.langid_only:
+        lid_rows, misses = langid_rows()
+        print(common.table(lid_rows, title="language ID (base; correct/total per true language)"))
+        common.write_json("accuracy-langid", {"threads": args.threads, "langid": lid_rows,
+                                              "langid_misses": misses})
+        return
     rows, segments = wer_rows(models, audios)
     print(common.table(rows, title=f"WER / CER (normalised; {args.threads} thread(s))"))
     ts_rows = timestamp_rows(models, segments)

@@ -83,17 +83,18 @@ def checks(segs: list[Seg], loops: int) -> dict[str, Any]:
             "wer_per_loop": per_loop, "timeline_ok": ok}
 
 
-def run_engine(engine: str, model: str, audio: Path) -> tuple[common.ProcResult, list[Seg], dict[str, Any]]:
+def run_engine(engine: str, model: str, audio: Path,
+               threads: int = 2) -> tuple[common.ProcResult, list[Seg], dict[str, Any]]:
     if engine == "whisper-cli":
         with tempfile.TemporaryDirectory(dir=common.WORK) as tmp:
             prefix = Path(tmp) / "out"
-            cmd = engines.cli_command(peers.whisper_cli(), peers.ggml_model(model), audio, 2, prefix,
+            cmd = engines.cli_command(peers.whisper_cli(), peers.ggml_model(model), audio, threads, prefix,
                                       quiet=False)
             proc = common.run_clean(cmd)
             if proc.rc != 0:
                 raise RuntimeError(proc.stderr[-1500:])
             return proc, engines.parse_cli_json(prefix), {"timings": engines.parse_cli_timings(proc.stderr)}
-    args: dict[str, Any] = {"engine": engine, "threads": 2, "audio": str(audio),
+    args: dict[str, Any] = {"engine": engine, "threads": threads, "audio": str(audio),
                             "options": {"language": "en"}}
     if engine == "localwhisper":
         args |= {"model": str(peers.ggml_model(model)), "sample_rss": True}
@@ -108,6 +109,7 @@ def main() -> None:
     parser.add_argument("--models", default="tiny.en,base")
     parser.add_argument("--loops", type=int, default=5)
     parser.add_argument("--peers", action="store_true", help="also whisper-cli and faster-whisper int8")
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     audio = looped_flac(args.loops)
     engine_list = ["localwhisper"] + (["whisper-cli", "faster-whisper"] if args.peers else [])
@@ -115,11 +117,11 @@ def main() -> None:
     for model in [m for m in args.models.split(",") if m]:
         for engine in engine_list:
             print(f"{model} {engine} on {audio.name}", flush=True)
-            proc, segs, extra = run_engine(engine, model, audio)
+            proc, segs, extra = run_engine(engine, model, audio, args.threads)
             check = checks(segs, args.loops)
             samples = extra.get("rss_samples") or []
             rss_mid = next((r for t, r in samples if t >= extra.get("load_s", 0) + 30), None)
-            rows.append({"model": model, "engine": engine, "wall_s": proc.wall_s,
+            rows.append({"model": model, "engine": engine, "threads": args.threads, "wall_s": proc.wall_s,
                          "rtf": round(proc.wall_s / (args.loops * LOOP_S), 4),
                          "peak_rss_mib": proc.max_rss_mib,
                          "rss_at_30s_mib": rss_mid, "rss_end_mib": samples[-1][1] if samples else None,
@@ -128,11 +130,12 @@ def main() -> None:
                          "max_gap_s": check["max_gap_s"],
                          "clips_missed": f"{check['clips_missed']}/{check['clips_total']}",
                          "wer_per_loop": " ".join(f"{w:.3f}" for w in check["wer_per_loop"]),
-                         "timeline_ok": check["timeline_ok"]})
+                         "timeline_ok": check["timeline_ok"],
+                         "noise": round(proc.foreign_cpu_s / proc.wall_s, 2)})
             measured = {k: v for k, v in vars(proc).items() if k not in ("stdout", "stderr", "extra")}
             details.append({"model": model, "engine": engine, "proc": measured, "checks": check,
                             "extra": extra})
-    title = f"long audio: {args.loops} x long_en_a = {args.loops * LOOP_S:.1f} s, 2 threads"
+    title = f"long audio: {args.loops} x long_en_a = {args.loops * LOOP_S:.1f} s, {args.threads} thread(s)"
     print(common.table(rows, title=title))
     path = common.write_json("long_audio", {"audio": str(audio), "rows": rows, "details": details})
     print(f"wrote {path}")
