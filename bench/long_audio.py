@@ -62,8 +62,11 @@ def checks(segs: list[Seg], loops: int) -> dict[str, Any]:
     backwards = sum(1 for a, b in itertools.pairwise(segs) if b[0] < a[0])
     inverted = sum(1 for s, e, _ in segs if e < s)
     overlaps = sum(1 for a, b in itertools.pairwise(segs) if b[0] < a[1])
-    bounds = [0] + [x for s, e, _ in segs for x in (s, e)] + [duration_ms]
-    gaps = [bounds[i + 1] - bounds[i] for i in range(0, len(bounds) - 1, 2)]
+    covered_to, gaps = 0, []  # uncovered stretches: each start vs the furthest end so far
+    for s, e, _ in segs:
+        gaps.append(s - covered_to)
+        covered_to = max(covered_to, e)
+    gaps.append(duration_ms - covered_to)
     clips = [(k * LOOP_S * 1000 + c.start_s * 1000, k * LOOP_S * 1000 + (c.start_s + c.dur_s) * 1000)
              for k in range(loops) for c in common.long_clips()]
     starts = np.array([s for s, _, _ in segs])
@@ -101,7 +104,9 @@ def run_engine(engine: str, model: str, audio: Path,
     else:
         args |= {"model": str(peers.fw_model_dir(model)), "compute_type": "int8"}
     proc = common.engine_worker(args, timeout_s=4 * 3600)
-    return proc, [tuple(s) for s in proc.extra.pop("segments")], proc.extra  # type: ignore[misc]
+    segs = [tuple(s) for s in proc.extra.pop("segments")]
+    proc.extra["segment_times_ms"] = [s[:2] for s in segs]
+    return proc, segs, proc.extra  # type: ignore[misc]
 
 
 def main() -> None:
