@@ -15,6 +15,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,8 +177,9 @@ class Model:
                    abort: AbortHandle | None = None, queue_timeout_s: float | None = None,
                    **overrides: Any) -> Transcription:
         """Transcribe (or translate) ``audio``: bytes, a path, a binary file, or a float array."""
-        options = (options or self.default_options).with_overrides(**overrides) if overrides else (
-            options or self.default_options)
+        options = options or self.default_options
+        if overrides:
+            options = options.with_overrides(**overrides)
         language = validate_options(options, self.multilingual)
         samples = decode_audio(audio, limits=self.audio_limits)
         abort = abort or AbortHandle()
@@ -237,12 +239,7 @@ class Model:
     def _timeline(self, samples: npt.NDArray[np.float32], options: TranscribeOptions) -> Timeline:
         if not options.vad:
             return Timeline.identity(len(samples))
-        vad = options.vad_options
-        spans = self._vad_model().speech_spans(samples, VadParams(
-            threshold=vad.threshold, min_speech_duration_ms=vad.min_speech_duration_ms,
-            min_silence_duration_ms=vad.min_silence_duration_ms,
-            max_speech_duration_s=vad.max_speech_duration_s, speech_pad_ms=vad.speech_pad_ms,
-            samples_overlap=vad.samples_overlap))
+        spans = self._vad_model().speech_spans(samples, VadParams(**asdict(options.vad_options)))
         return Timeline([(s.start, s.end) for s in spans])
 
     def _alignment_context(self) -> WhisperContext:
