@@ -4,9 +4,9 @@ Both serve tiny.en (the same ggml file) on 127.0.0.1; jfk.wav is posted ``--per-
 times at each concurrency level (1, 2, 4, 8 in flight). Reports throughput and p50/p95
 latency per level. whisper-server is built from the same vendored source by
 bench/peers.py (never shipped); it serialises requests with one global mutex, while
-localwhisper runs ``--states`` whisper states on shared weights.
+localwhisper runs several whisper states on shared weights (``--layouts``).
 
-    .venv/bin/python bench/server.py [--per-level 16] [--levels 1 2 4 8]
+    .venv/bin/python bench/server.py [--per-level 16] [--levels 1 2 4 8] [--layouts 2x1 1x2]
 """
 
 from __future__ import annotations
@@ -84,19 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-level", type=int, default=16)
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 2, 4, 8])
-    parser.add_argument("--states", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1, help="localwhisper threads per state")
+    parser.add_argument("--layouts", nargs="+", default=["2x1", "1x2"],
+                        help="localwhisper layouts as STATESxTHREADS (states x threads per state)")
     parser.add_argument("--peer-threads", type=int, default=2, help="whisper-server threads")
     args = parser.parse_args(argv)
     if not peers_built():
         build_whisper_cpp(jobs=2)
     audio = JFK.read_bytes()
     rows: list[dict[str, object]] = []
-    port = free_port()
-    tmpdir = Path(tempfile.mkdtemp(prefix="localwhisper-bench-"))
-    rows += run_levels(f"localwhisper {args.states}x{args.threads}t",
-                       start_server(port, tmpdir, args.states, args.threads),
-                       f"http://127.0.0.1:{port}/v1/audio/transcriptions", {"model": "tiny.en"}, audio, args)
+    for layout in args.layouts:
+        states, threads = (int(part) for part in layout.split("x"))
+        port = free_port()
+        tmpdir = Path(tempfile.mkdtemp(prefix="localwhisper-bench-"))
+        rows += run_levels(f"localwhisper {states}x{threads}t", start_server(port, tmpdir, states, threads),
+                           f"http://127.0.0.1:{port}/v1/audio/transcriptions", {"model": "tiny.en"}, audio,
+                           args)
     port = free_port()
     rows += run_levels(f"whisper-server {args.peer_threads}t", start_whisper_server(port, args.peer_threads),
                        f"http://127.0.0.1:{port}/inference", {"response_format": "json"}, audio, args)

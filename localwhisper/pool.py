@@ -4,8 +4,10 @@ One ``WhisperContext`` holds the weights; each concurrent transcription leases
 its own ``WhisperState`` (created lazily, reused afterwards). A pool may serve
 more than one context of the same model (e.g. a DTW-enabled one for word
 timestamps): they share one limit. At most ``max_states`` run at once; up to
-``max_queue`` more wait; beyond that a caller gets :class:`ServerBusy` at once
-instead of an unbounded wait.
+``max_queue`` more wait, served strictly first come, first served (a late
+arrival never takes a slot ahead of an earlier waiter, so tail latency under
+load stays close to the median); beyond that a caller gets :class:`ServerBusy`
+at once instead of an unbounded wait.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,13 +71,14 @@ class StatePool:
         self._contexts: dict[int, WhisperContext] = {id(context): context}
         self._created = 0
         self._in_flight = 0
-        self._waiting = 0
+        self._waiters: deque[object] = deque()  # tickets of callers waiting, oldest first
         self._closed = False
         self._cond = threading.Condition()
 
     def stats(self) -> PoolStats:
         with self._cond:
-            return PoolStats(self.max_states, self._created, self._in_flight, self._waiting, self.max_queue)
+            return PoolStats(self.max_states, self._created, self._in_flight, len(self._waiters),
+                             self.max_queue)
 
     @contextmanager
     def lease(self, *, timeout_s: float | None = None, cancelled: threading.Event | None = None,
@@ -92,13 +96,14 @@ class StatePool:
         with self._cond:
             if self._closed:
                 raise ServerBusy("the model is being unloaded; retry the request")
-            if self._in_flight >= self.max_states and self._waiting >= self.max_queue:
+            if self._in_flight >= self.max_states and len(self._waiters) >= self.max_queue:
                 raise ServerBusy(
-                    f"all {self.max_states} transcription slot(s) are busy and {self._waiting} request(s) "
-                    "are already waiting; retry later")
-            self._waiting += 1
+                    f"all {self.max_states} transcription slot(s) are busy and {len(self._waiters)} "
+                    "request(s) are already waiting; retry later")
+            ticket = object()
+            self._waiters.append(ticket)
             try:
-                while self._in_flight >= self.max_states:
+                while self._in_flight >= self.max_states or self._waiters[0] is not ticket:
                     if cancelled is not None and cancelled.is_set():
                         raise TranscriptionAborted("cancelled while waiting for a free slot")
                     remaining = None if deadline is None else deadline - time.monotonic()
@@ -109,7 +114,8 @@ class StatePool:
                     if self._closed:
                         raise ServerBusy("the model is being unloaded; retry the request")
             finally:
-                self._waiting -= 1
+                self._waiters.remove(ticket)
+                self._cond.notify_all()  # the next ticket may now be at the head
             self._in_flight += 1
             self._contexts[id(context)] = context
             idle = self._idle.get(id(context))
@@ -120,7 +126,7 @@ class StatePool:
             except BaseException:
                 with self._cond:
                     self._in_flight -= 1
-                    self._cond.notify()
+                    self._cond.notify_all()
                 raise
             with self._cond:
                 self._created += 1
@@ -133,7 +139,7 @@ class StatePool:
                 state.close()
             else:
                 self._idle.setdefault(id(state.context), []).append(state)
-            self._cond.notify()
+            self._cond.notify_all()
 
     def close(self) -> None:
         """Free idle states now; busy ones are freed when their lease ends."""

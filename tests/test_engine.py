@@ -100,6 +100,28 @@ def test_four_parallel_transcriptions_share_one_model(tiny_en_model, jfk_samples
     assert stats.created <= 2 * stats.max_states  # per context: plain + word-timestamp (DTW)
 
 
+def test_waiting_requests_get_slots_first_come_first_served(tiny_en_model) -> None:
+    """A freed slot goes to the oldest waiter: no starvation, tail latency near the median."""
+    pool = tiny_en_model.pool
+    order: list[int] = []
+    with pool.lease(), pool.lease():  # both of the fixture's 2 slots busy
+        def wait_in_line(position: int) -> None:
+            with pool.lease():
+                order.append(position)
+                time.sleep(0.01)
+
+        threads = [threading.Thread(target=wait_in_line, args=(i,)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.03)  # arrive in a known order
+        assert tiny_en_model.stats().waiting == 6
+    for thread in threads:
+        thread.join(30)
+    assert sorted(order) == list(range(6))
+    assert order[2:] == [2, 3, 4, 5]  # 0 and 1 take the two freed slots together
+    assert tiny_en_model.stats().waiting == 0
+
+
 def test_abort_stops_a_long_transcription_fast(tiny_en_model) -> None:
     from localwhisper import AbortHandle
 
