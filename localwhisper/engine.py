@@ -42,6 +42,7 @@ from . import languages
 from .audio import AudioLimits, AudioSource, decode_audio
 from .decoding import build_full_params, effective_prompt
 from .errors import InvalidValue, ModelLoadError, NativeLibraryError, TranscriptionAborted
+from .loudness import level_for_vad
 from .pool import PoolStats, StatePool, plan_parallelism
 from .timeline import SAMPLE_RATE, Timeline, chunk_bounds
 from .types import Segment, TranscribeOptions, Transcription, TranscriptionInfo
@@ -239,7 +240,9 @@ class Model:
     def _timeline(self, samples: npt.NDArray[np.float32], options: TranscribeOptions) -> Timeline:
         if not options.vad:
             return Timeline.identity(len(samples))
-        spans = self._vad_model().speech_spans(samples, VadParams(**asdict(options.vad_options)))
+        vad_params = VadParams(**asdict(options.vad_options))
+        # Silero misses quiet speech; it decides on a levelled copy (whisper decodes the original)
+        spans = self._vad_model().speech_spans(level_for_vad(samples), vad_params)
         return Timeline([(s.start, s.end) for s in spans])
 
     def _alignment_context(self) -> WhisperContext:

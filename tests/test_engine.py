@@ -78,6 +78,33 @@ def test_vad_on_silence_returns_no_text(tiny_en_model) -> None:
     assert result.segments == () and result.text == ""
 
 
+def test_levelling_raises_only_quiet_passages() -> None:
+    from localwhisper.loudness import MAX_GAIN_DB, level_for_vad
+
+    rng = np.random.default_rng(3)
+    quiet_tone = (np.sin(np.arange(16000 * 4) * 0.05) * 10 ** (-45 / 20)).astype(np.float32)
+    loud_noise = (rng.standard_normal(16000 * 4) * 0.1).astype(np.float32)
+    silence = np.zeros(16000 * 4, dtype=np.float32)
+    audio = np.concatenate([quiet_tone, silence, loud_noise])
+    levelled = level_for_vad(audio)
+    assert levelled.dtype == np.float32 and levelled.shape == audio.shape
+    assert not np.shares_memory(levelled, audio)
+    gain_db = 20 * np.log10(np.abs(levelled[16000:48000]).max() / np.abs(quiet_tone).max())
+    assert MAX_GAIN_DB - 1 <= gain_db <= MAX_GAIN_DB + 0.01  # -45 dBFS is raised by the full cap
+    assert not levelled[16000 * 5:16000 * 7].any()  # digital silence stays silent
+    np.testing.assert_array_equal(levelled[16000 * 10:], audio[16000 * 10:])  # loud audio untouched
+
+
+def test_vad_keeps_quiet_speech(tiny_en_model) -> None:
+    """long_en_a 626-656 s: a quiet speaker (a loud cough set the clip's level) between two loud
+    prompts. Plain Silero keeps 11.9 s of this; on the levelled copy it keeps the speech (23.5 s)."""
+    from localwhisper.audio import decode_audio
+
+    region = decode_audio(LONG_FLAC)[626 * 16000:656 * 16000]
+    result = tiny_en_model.transcribe(region, vad=True)
+    assert result.info.duration_after_vad >= 20.0
+
+
 def test_four_parallel_transcriptions_share_one_model(tiny_en_model, jfk_samples: np.ndarray) -> None:
     texts: list[str] = []
     errors: list[BaseException] = []
