@@ -33,7 +33,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import JFK, LONG, PY, REPO, machine, table, write_json
+from common import JFK, LONG, PY, REPO, WORK, machine, table, write_json
 
 FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 
@@ -86,7 +86,10 @@ def start_server(port: int, tmpdir: Path, states: int, threads: int) -> subproce
     command = [PY, "-m", "localwhisper", "serve", "--port", str(port), "--models-dir", str(REPO / "models"),
                "--preload", "tiny.en", "--states", str(states), "--threads", str(threads),
                "--no-ensure-models"]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = WORK / f"server-{port}.log"  # a file, not a pipe: a full pipe would stall the server
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -95,7 +98,7 @@ def start_server(port: int, tmpdir: Path, states: int, threads: int) -> subproce
         except httpx.HTTPError:
             pass
         if server.poll() is not None:
-            raise RuntimeError(f"server exited: {server.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            raise RuntimeError(f"server exited: {log_path.read_text(errors='replace')[-2000:]}")
         time.sleep(0.3)
     server.kill()
     raise RuntimeError("server did not become ready")
