@@ -23,7 +23,15 @@ from .errors import (
     ServerBusy,
     TranscriptionAborted,
 )
-from .types import Segment, TranscribeOptions, Transcription, TranscriptionInfo, VadOptions, Word
+from .types import (
+    Segment,
+    TokenLogprob,
+    TranscribeOptions,
+    Transcription,
+    TranscriptionInfo,
+    VadOptions,
+    Word,
+)
 
 __version__ = "0.1.0"
 
@@ -35,8 +43,8 @@ _LAZY = {
 
 __all__ = [
     *_LAZY, "AudioTooLong", "InvalidAudio", "InvalidRequest", "InvalidValue", "LocalWhisperError",
-    "ModelNotFound", "Segment", "ServerBusy", "TranscribeOptions", "Transcription", "TranscriptionAborted",
-    "TranscriptionInfo", "VadOptions", "Word", "__version__",
+    "ModelNotFound", "Segment", "ServerBusy", "TokenLogprob", "TranscribeOptions", "Transcription",
+    "TranscriptionAborted", "TranscriptionInfo", "VadOptions", "Word", "__version__",
 ]
 
 

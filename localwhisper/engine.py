@@ -45,7 +45,7 @@ from .errors import InvalidValue, ModelLoadError, NativeLibraryError, Transcript
 from .loudness import level_for_vad
 from .pool import PoolStats, StatePool, plan_parallelism
 from .timeline import SAMPLE_RATE, Timeline, chunk_bounds
-from .types import Segment, TranscribeOptions, Transcription, TranscriptionInfo
+from .types import Segment, TokenLogprob, TranscribeOptions, Transcription, TranscriptionInfo
 from .words import words_from_tokens
 
 if TYPE_CHECKING:
@@ -352,7 +352,9 @@ class Model:
             tokens=tuple(t.id for t in text_tokens), temperature=options.temperature,
             avg_logprob=round(avg_logprob, 4), compression_ratio=compression_ratio(raw.text),
             no_speech_prob=round(raw.no_speech_prob, 4), words=words,
-            speaker_turn_next=raw.speaker_turn_next)
+            speaker_turn_next=raw.speaker_turn_next,
+            logprobs=tuple(TokenLogprob(t.text.decode("utf-8", "replace"), round(t.plog, 4), t.text)
+                           for t in text_tokens))
 
     def _result(self, segments: tuple[Segment, ...], language: str, language_probability: float,
                 all_probs: list[tuple[str, float]] | None, duration_ms: int, speech_ms: int,

@@ -31,7 +31,8 @@ TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"  # what OpenAI sends for text, srt
 JSON_MEDIA_TYPE = "application/json"
 
 LONG_PAUSE_MS = 3000  # word-based cues break at pauses this long (openai-whisper's rule)
-_OPTION_NAMES = frozenset({"max_line_width", "max_line_count", "include_segments", "include_words"})
+_OPTION_NAMES = frozenset({"max_line_width", "max_line_count", "include_segments", "include_words",
+                           "include_logprobs"})
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -41,18 +42,22 @@ def format_transcription(t: Transcription, fmt: str, **opts: Any) -> tuple[str, 
     """Return ``(body, media_type)`` for response format ``fmt`` (one of :data:`FORMATS`).
 
     Options: ``max_line_width``/``max_line_count`` (srt, vtt) and
-    ``include_segments``/``include_words`` (verbose_json); each format ignores
+    ``include_segments``/``include_words`` (verbose_json), ``include_logprobs`` (json and
+    verbose_json: OpenAI's ``logprobs`` list of text tokens); each format ignores
     the options that do not concern it, so a caller may pass them uniformly.
     """
     unknown = sorted(set(opts) - _OPTION_NAMES)
     if unknown:
         raise TypeError(f"unknown formatter option(s): {', '.join(unknown)}")
     wrap = {k: opts[k] for k in ("max_line_width", "max_line_count") if k in opts}
-    if fmt == "json":
-        return dumps(json_object(t)), JSON_MEDIA_TYPE
-    if fmt == "verbose_json":
-        verbose = {k: opts[k] for k in ("include_segments", "include_words") if k in opts}
-        return dumps(verbose_json(t, **verbose)), JSON_MEDIA_TYPE
+    if fmt in ("json", "verbose_json"):
+        if fmt == "json":
+            body = json_object(t)
+        else:
+            body = verbose_json(t, **{k: opts[k] for k in ("include_segments", "include_words") if k in opts})
+        if opts.get("include_logprobs"):
+            body["logprobs"] = [token.to_dict() for token in t.logprobs]
+        return dumps(body), JSON_MEDIA_TYPE
     if fmt == "text":
         return to_text(t), TEXT_MEDIA_TYPE
     if fmt == "srt":

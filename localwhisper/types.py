@@ -93,6 +93,19 @@ class Word:
 
 
 @dataclass(frozen=True)
+class TokenLogprob:
+    """One decoded text token: its text, natural-log probability and raw UTF-8 bytes (a token
+    may hold part of a multi-byte character), as OpenAI's ``include[]=logprobs`` reports it."""
+
+    token: str
+    logprob: float
+    utf8: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"token": self.token, "logprob": self.logprob, "bytes": list(self.utf8)}
+
+
+@dataclass(frozen=True)
 class Segment:
     id: int
     seek: int  # window offset in centiseconds, as OpenAI reports it
@@ -106,6 +119,7 @@ class Segment:
     no_speech_prob: float
     words: tuple[Word, ...] | None = None
     speaker_turn_next: bool = False
+    logprobs: tuple[TokenLogprob, ...] = ()
 
     @property
     def start(self) -> float:
@@ -160,3 +174,7 @@ class Transcription:
     @property
     def words(self) -> tuple[Word, ...]:
         return tuple(w for s in self.segments for w in (s.words or ()))
+
+    @property
+    def logprobs(self) -> tuple[TokenLogprob, ...]:
+        return tuple(t for s in self.segments for t in s.logprobs)

@@ -24,7 +24,14 @@ from localwhisper.formatters import (
     vtt_timestamp,
 )
 from localwhisper.languages import LANGUAGES, to_code, to_name
-from localwhisper.types import Segment, TranscribeOptions, Transcription, TranscriptionInfo, Word
+from localwhisper.types import (
+    Segment,
+    TokenLogprob,
+    TranscribeOptions,
+    Transcription,
+    TranscriptionInfo,
+    Word,
+)
 
 
 def segment(i: int, start_ms: int, end_ms: int, text: str, words: tuple[Word, ...] | None = None,
@@ -149,6 +156,20 @@ def test_verbose_json_words_and_segments_are_optional() -> None:
                                    {"word": "what", "start": 7.9, "end": 8.2}]
     body, _ = format_transcription(JFK, "verbose_json", include_words=True, include_segments=True)
     assert set(json.loads(body)) == {"task", "language", "duration", "text", "words", "segments", "usage"}
+
+
+def test_logprobs_only_when_asked_with_raw_bytes() -> None:
+    tokens = (TokenLogprob(" caf", -0.1, b" caf"), TokenLogprob("\ufffd", -0.5, b"\xc3"),
+              TokenLogprob("\ufffd", -0.25, b"\xa9"))
+    cafe = transcription(Segment(id=0, seek=0, start_ms=0, end_ms=900, text=" café", tokens=(1, 2, 3),
+                                 temperature=0.0, avg_logprob=-0.28, compression_ratio=1.0,
+                                 no_speech_prob=0.0, logprobs=tokens))
+    for fmt in ("json", "verbose_json"):
+        body = json.loads(format_transcription(cafe, fmt, include_logprobs=True)[0])
+        assert body["logprobs"][1] == {"token": "\ufffd", "logprob": -0.5, "bytes": [0xC3]}
+        assert bytes(b for t in body["logprobs"] for b in t["bytes"]).decode() == " café"
+        assert "logprobs" not in json.loads(format_transcription(cafe, fmt)[0])
+    assert format_transcription(cafe, "srt", include_logprobs=True)[0].startswith("1\n")
 
 
 def test_verbose_json_language_duration_and_usage_edges() -> None:

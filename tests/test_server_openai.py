@@ -98,6 +98,28 @@ def test_stream_verbose_deltas_carry_segment_times(openai_client: openai.OpenAI)
     assert [start for start, _ in times] == sorted(start for start, _ in times)
 
 
+def test_include_logprobs_in_json_and_stream(openai_client: openai.OpenAI) -> None:
+    result = transcribe(openai_client, include=["logprobs"])
+    logprobs = result.logprobs
+    assert logprobs and all(t.logprob <= 0.0 for t in logprobs)
+    spelled = bytes(int(b) for t in logprobs for b in t.bytes).decode()  # the client types bytes as floats
+    assert plain_words(spelled) == plain_words(result.text)
+    assert sum(t.logprob for t in logprobs) / len(logprobs) > -0.5  # jfk is decoded confidently
+
+    events = list(transcribe(openai_client, stream=True, include=["logprobs"]))
+    streamed = [t for e in events[:-1] for t in e.logprobs]
+    assert [t.token for t in streamed] == [t.token for t in events[-1].logprobs]
+    assert transcribe(openai_client).model_extra.get("logprobs") is None  # only when asked
+
+
+@pytest.mark.parametrize(("include", "response_format"), [(["nonsense"], "json"), (["logprobs"], "srt")])
+def test_include_values_and_formats_are_checked(openai_client: openai.OpenAI, include: list[str],
+                                                response_format: str) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        transcribe(openai_client, include=include, response_format=response_format)
+    assert caught.value.body["param"] == "include"
+
+
 def test_server_vad_chunking_strategy(openai_client: openai.OpenAI) -> None:
     strategy = {"type": "server_vad", "threshold": 0.4, "prefix_padding_ms": 200, "silence_duration_ms": 300}
     result = transcribe(openai_client, chunking_strategy=strategy)

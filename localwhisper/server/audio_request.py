@@ -5,8 +5,8 @@ OpenAI fields: ``model`` (required), ``language``, ``prompt``, ``response_format
 ``temperature`` (0 = start greedy and fall back to higher temperatures, as OpenAI
 documents; > 0 = that temperature only),
 ``timestamp_granularities[]``, ``stream``, ``chunking_strategy`` (``auto`` or a
-``server_vad`` object, as JSON or bracket keys), ``include[]`` (accepted and ignored: the
-engine does not report per-token log probabilities),
+``server_vad`` object, as JSON or bracket keys), ``include[]`` (``logprobs``: every decoded
+text token with its log probability and bytes, in ``json``, ``verbose_json`` and streamed events),
 ``keywords[]`` (used as whisper hotwords). Arrays may come as repeated ``name[]`` or ``name``
 fields, ``name[0]``-style keys, a JSON array or a comma list; objects as a JSON string or
 ``name[key]`` fields, the way the official clients send them.
@@ -168,6 +168,7 @@ class AudioRequest:
     granularities: frozenset[str] = frozenset()
     stream: bool = False
     stream_segments: bool = False  # `verbose`: delta events carry the segment's times
+    include_logprobs: bool = False  # include[]=logprobs
     overrides: Mapping[str, Any] = field(default_factory=dict)  # TranscribeOptions fields
     vad_overrides: Mapping[str, Any] = field(default_factory=dict)  # VadOptions fields
     line_options: Mapping[str, int] = field(default_factory=dict)  # srt/vtt wrapping
@@ -309,6 +310,14 @@ def parse_audio_request(form: UploadForm, task: Task) -> AudioRequest:
                                  param="timestamp_granularities")
         overrides["word_timestamps"] = True
 
+    include = _array(form, "include")
+    if unknown_include := sorted(set(include) - {"logprobs"}):
+        raise InvalidRequest(f"'include' may contain 'logprobs', not {unknown_include[0]!r}.",
+                             param="include")
+    if include and response_format not in ("json", "verbose_json"):
+        raise InvalidRequest("include[]=logprobs needs response_format 'json' or 'verbose_json'.",
+                             param="include")
+
     stream_field = form.get("stream")
     stream = parse_bool(stream_field, "stream") if stream_field and stream_field.strip() else False
     if stream and response_format not in STREAM_FORMATS:
@@ -320,5 +329,5 @@ def parse_audio_request(form: UploadForm, task: Task) -> AudioRequest:
                     if (raw := form.get(name)) is not None and raw.strip()}
     return AudioRequest(
         model=model, task=task, response_format=response_format, granularities=frozenset(granularities),
-        stream=stream, stream_segments=verbose,
+        stream=stream, stream_segments=verbose, include_logprobs=bool(include),
         overrides=overrides, vad_overrides=vad, line_options=line_options)

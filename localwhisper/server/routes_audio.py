@@ -28,7 +28,7 @@ from .sse import SegmentCallback, TranscriptEventStream
 def render(result: Transcription, audio: AudioRequest) -> Response:
     body, media_type = format_transcription(
         result, audio.response_format, include_segments=audio.include_segments,
-        include_words=audio.include_words, **audio.line_options)
+        include_words=audio.include_words, include_logprobs=audio.include_logprobs, **audio.line_options)
     return Response(body, media_type=media_type)
 
 
@@ -57,6 +57,7 @@ class AudioEndpoint:
             response: Response | TranscriptEventStream
             if audio.stream:
                 response = TranscriptEventStream(run, with_segments=audio.stream_segments,
+                                                 with_logprobs=audio.include_logprobs,
                                                  request_id=request_id_of(request))
             else:
                 response = render(await run(), audio)

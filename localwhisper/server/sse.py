@@ -46,9 +46,11 @@ def sse_event(data: dict[str, Any] | str) -> bytes:
 class TranscriptEventStream:
     """An ASGI response that runs the transcription itself and streams its segments."""
 
-    def __init__(self, run: RunJob, *, with_segments: bool = False, request_id: str = "-") -> None:
+    def __init__(self, run: RunJob, *, with_segments: bool = False, with_logprobs: bool = False,
+                 request_id: str = "-") -> None:
         self.run = run
         self.with_segments = with_segments
+        self.with_logprobs = with_logprobs
         self.request_id = request_id
         self._started = False
         self._text_so_far = False
@@ -62,6 +64,8 @@ class TranscriptEventStream:
         self._text_so_far = True
         if self.with_segments:
             event["segment"] = {"id": segment.id, "start": segment.start, "end": segment.end}
+        if self.with_logprobs:
+            event["logprobs"] = [token.to_dict() for token in segment.logprobs]
         return event
 
     async def _emit(self, send: Send, data: dict[str, Any] | str) -> None:
@@ -98,6 +102,9 @@ class TranscriptEventStream:
         if error is not None:
             await self._emit(send, error_payload(error, self.request_id))
         elif result is not None:
-            await self._emit(send, {"type": "transcript.text.done", "text": result.text})
+            done: dict[str, Any] = {"type": "transcript.text.done", "text": result.text}
+            if self.with_logprobs:
+                done["logprobs"] = [token.to_dict() for token in result.logprobs]
+            await self._emit(send, done)
             await self._emit(send, "[DONE]")
         await send({"type": "http.response.body", "body": b"", "more_body": False})
