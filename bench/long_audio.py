@@ -115,6 +115,7 @@ def main() -> None:
     parser.add_argument("--loops", type=int, default=5)
     parser.add_argument("--peers", action="store_true", help="also whisper-cli and faster-whisper int8")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--name", default="long_audio", help="results file: bench/results/NAME.json")
     args = parser.parse_args()
     audio = looped_flac(args.loops)
     engine_list = ["localwhisper"] + (["whisper-cli", "faster-whisper"] if args.peers else [])
@@ -142,7 +143,7 @@ def main() -> None:
                             "extra": extra})
     title = f"long audio: {args.loops} x long_en_a = {args.loops * LOOP_S:.1f} s, {args.threads} thread(s)"
     print(common.table(rows, title=title))
-    path = common.write_json("long_audio", {"audio": str(audio), "rows": rows, "details": details})
+    path = common.write_json(args.name, {"audio": str(audio), "rows": rows, "details": details})
     print(f"wrote {path}")
 
 
