@@ -105,7 +105,7 @@ def run_engine(engine: str, model: str, audio: Path,
         args |= {"model": str(peers.fw_model_dir(model)), "compute_type": "int8"}
     proc = common.engine_worker(args, timeout_s=4 * 3600)
     segs = [tuple(s) for s in proc.extra.pop("segments")]
-    proc.extra["segment_times_ms"] = [s[:2] for s in segs]
+    proc.extra["segments"] = [list(s) for s in segs]  # (start ms, end ms, text): keep the text to diagnose
     return proc, segs, proc.extra  # type: ignore[misc]
 
 

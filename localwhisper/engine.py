@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-import zlib
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,71 +22,36 @@ import numpy.typing as npt
 
 from whisper_native import (
     Aborted,
-    AbortFlag,
     ContextOptions,
     ModelDims,
-    RawSegment,
     VadModel,
     VadParams,
     WhisperContext,
     WhisperNativeError,
     WhisperState,
     detect_language,
-    read_segments,
-    run_full,
 )
 
 from . import languages
 from .audio import AudioLimits, AudioSource, decode_audio
-from .decoding import build_full_params, effective_prompt
+from .chunk_decoder import (
+    MIN_SAMPLES,
+    AbortHandle,
+    ChunkDecoder,
+    ProgressCallback,
+    SegmentCallback,
+)
+from .decoding import effective_prompt
 from .errors import InvalidValue, ModelLoadError, NativeLibraryError, TranscriptionAborted
 from .loudness import level_for_vad
 from .pool import PoolStats, StatePool, plan_parallelism
 from .timeline import SAMPLE_RATE, Timeline, chunk_bounds
-from .types import Segment, TokenLogprob, TranscribeOptions, Transcription, TranscriptionInfo
-from .words import words_from_tokens
+from .types import Segment, TranscribeOptions, Transcription, TranscriptionInfo
 
 if TYPE_CHECKING:
     from .streaming import TranscriptionStream
 
-SegmentCallback = Callable[[Segment], None]
-ProgressCallback = Callable[[int], None]
-NON_SPEECH_MARKERS = frozenset({"[BLANK_AUDIO]", "[ Silence ]", "[silence]", "(silence)"})
-MIN_SAMPLES = SAMPLE_RATE * 105 // 100  # whisper.cpp skips input shorter than 1 s: pad to 1.05 s
 DETECT_WINDOW_SAMPLES = SAMPLE_RATE * 30
-
-
-def _scaled_progress(report: ProgressCallback, start: int, end: int, total: int) -> ProgressCallback:
-    """Map a chunk's 0–100 % onto the whole input's."""
-    def scaled(percent: int) -> None:
-        report(min(99, (start + (end - start) * percent // 100) * 100 // max(1, total)))
-
-    return scaled
-
-
-class AbortHandle:
-    """Cancels a transcription from any thread: while queued or mid-decode."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self._flags: list[AbortFlag] = []
-        self._lock = threading.Lock()
-
-    def abort(self) -> None:
-        with self._lock:
-            self.event.set()
-            for flag in self._flags:
-                flag.set()
-
-    @property
-    def aborted(self) -> bool:
-        return self.event.is_set()
-
-    def _attach(self, flag: AbortFlag) -> None:
-        with self._lock:
-            self._flags.append(flag)
-            if self.event.is_set():
-                flag.set()
 
 
 def dtw_preset_for(dims: ModelDims) -> str | None:
@@ -102,11 +65,6 @@ def dtw_preset_for(dims: ModelDims) -> str | None:
             return "large-v3-turbo"
         return "large-v3" if dims.n_mels == 128 else "large-v2"
     return None
-
-
-def compression_ratio(text: str) -> float:
-    data = text.encode("utf-8")
-    return round(len(data) / len(zlib.compress(data)), 4) if data else 0.0
 
 
 def validate_options(options: TranscribeOptions, multilingual: bool) -> str | None:
@@ -293,68 +251,23 @@ class Model:
             all_probs = self._detect(context, state, packed)
             code, language_probability = all_probs[0]
 
-        flag = AbortFlag()
-        abort._attach(flag)
-        n_threads = options.n_threads or self.n_threads
-        segments: list[Segment] = []
-        chunks = chunk_bounds(packed)
+        decoder = ChunkDecoder(context, state, options, language=code,
+                               n_threads=options.n_threads or self.n_threads, timeline=timeline,
+                               duration_ms=duration_ms, on_segment=on_segment, on_progress=on_progress,
+                               abort=abort)
         prompt = effective_prompt(options)
-        for chunk_start, chunk_end in chunks:
-            if flag.is_set():
+        for chunk_start, chunk_end in chunk_bounds(packed):
+            if abort.aborted:
                 raise Aborted("aborted between chunks")
-            params = build_full_params(options, language=code, n_threads=n_threads, abort_flag=flag,
-                                       prompt=prompt)
-            offset_ms = chunk_start * 1000 // SAMPLE_RATE
-            native_read = [0]  # whisper.cpp segments of this chunk already read
-
-            def collect(_n_new: int, offset_ms: int = offset_ms,
-                        native_read: list[int] = native_read) -> None:
-                for raw in read_segments(context, state, start=native_read[0]):
-                    native_read[0] += 1
-                    if raw.text.strip() in NON_SPEECH_MARKERS:  # whisper's silence annotation, not speech
-                        continue
-                    segment = self._segment(raw, len(segments), offset_ms, timeline, duration_ms, options)
-                    segments.append(segment)
-                    if on_segment is not None:
-                        on_segment(segment)
-
-            params.on_new_segment(collect)
-            if on_progress is not None:
-                params.on_progress(_scaled_progress(on_progress, chunk_start, chunk_end, len(packed)))
-            chunk = packed[chunk_start:chunk_end]
-            if len(chunk) < MIN_SAMPLES:
-                chunk = np.pad(chunk, (0, MIN_SAMPLES - len(chunk)))
-            run_full(context, state, params, chunk)
-            collect(0)  # anything the callback did not deliver
-            if options.condition_on_previous_text and native_read[0]:
+            added = decoder.decode(packed, chunk_start, chunk_end, prompt)
+            if options.condition_on_previous_text and added:
                 # carry the chunk's last words into the next one, as a decode window would
-                carried = " ".join(s.text.strip() for s in segments[-3:])
+                carried = " ".join(s.text.strip() for s in decoder.segments[-3:])
                 prompt = " ".join(p for p in (effective_prompt(options), carried) if p)
         if on_progress is not None:
             on_progress(100)
-        return self._result(tuple(segments), code, language_probability, all_probs, duration_ms,
+        return self._result(tuple(decoder.segments), code, language_probability, all_probs, duration_ms,
                             speech_ms, options, started)
-
-    def _segment(self, raw: RawSegment, index: int, offset_ms: int, timeline: Timeline, duration_ms: int,
-                 options: TranscribeOptions) -> Segment:
-        start_ms = min(timeline.to_original_ms(offset_ms + raw.t0_cs * 10), duration_ms)
-        end_ms = min(max(timeline.to_original_ms(offset_ms + raw.t1_cs * 10, is_end=True), start_ms),
-                     duration_ms)
-        text_tokens = [t for t in raw.tokens if not t.special]
-        avg_logprob = sum(t.plog for t in text_tokens) / len(text_tokens) if text_tokens else 0.0
-        words = None
-        if options.word_timestamps:
-            words = words_from_tokens(
-                raw.tokens, start_ms, end_ms,
-                lambda cs, is_end: timeline.to_original_ms(offset_ms + max(0, cs) * 10, is_end=is_end))
-        return Segment(
-            id=index, seek=start_ms // 10, start_ms=start_ms, end_ms=end_ms, text=raw.text,
-            tokens=tuple(t.id for t in text_tokens), temperature=options.temperature,
-            avg_logprob=round(avg_logprob, 4), compression_ratio=compression_ratio(raw.text),
-            no_speech_prob=round(raw.no_speech_prob, 4), words=words,
-            speaker_turn_next=raw.speaker_turn_next,
-            logprobs=tuple(TokenLogprob(t.text.decode("utf-8", "replace"), round(t.plog, 4), t.text)
-                           for t in text_tokens))
 
     def _result(self, segments: tuple[Segment, ...], language: str, language_probability: float,
                 all_probs: list[tuple[str, float]] | None, duration_ms: int, speech_ms: int,

@@ -149,6 +149,20 @@ def test_waiting_requests_get_slots_first_come_first_served(tiny_en_model) -> No
     assert tiny_en_model.stats().waiting == 0
 
 
+def test_repetition_guard_restarts_without_losing_or_repeating_segments(tiny_en_model,
+                                                                          jfk_samples: np.ndarray) -> None:
+    """A threshold every segment exceeds makes each pass look like a loop: the chunk is decoded
+    again (no prompt, then rising temperature) until the guard gives up, and what comes out is
+    still one clean, ordered transcript, with each segment delivered once."""
+    delivered: list[int] = []
+    result = tiny_en_model.transcribe(jfk_samples, compression_ratio_threshold=0.5,
+                                      on_segment=lambda segment: delivered.append(segment.id))
+    assert delivered == [s.id for s in result.segments] == list(range(len(result.segments)))
+    assert result.segments and all(a.end <= b.start for a, b in itertools.pairwise(result.segments))
+    assert result.segments[0].temperature > 0.0  # the last restart runs at a raised temperature
+    assert "country" in normalise_text(result.text)
+
+
 def test_abort_stops_a_long_transcription_fast(tiny_en_model) -> None:
     from localwhisper import AbortHandle
 

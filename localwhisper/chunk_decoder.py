@@ -1,0 +1,171 @@
+"""Decode one chunk of audio with whisper.cpp into Segments, guarding against repetition loops.
+
+The engine splits long input into chunks (timeline.chunk_bounds) and hands each to a
+:class:`ChunkDecoder`, which owns the per-call plumbing: native params, the new-segment
+callback that turns whisper.cpp's segments into :class:`Segment` (times mapped back
+through the VAD timeline), progress, abort, and the loop guard. When a repetition loop
+appears (repetition.py) the pass is stopped and the rest of the chunk is decoded again
+from the loop's start without the prompt that fed it, then with a rising temperature,
+at most MAX_RESTARTS_PER_CHUNK times.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from whisper_native import (
+    Aborted,
+    AbortFlag,
+    RawSegment,
+    WhisperContext,
+    WhisperState,
+    read_segments,
+    run_full,
+)
+
+from .decoding import build_full_params, effective_prompt
+from .repetition import MAX_RESTARTS_PER_CHUNK, compression_ratio, is_repetition_loop
+from .timeline import SAMPLE_RATE, Timeline
+from .types import Segment, TokenLogprob, TranscribeOptions
+from .words import words_from_tokens
+
+log = logging.getLogger(__name__)
+
+SegmentCallback = Callable[[Segment], None]
+ProgressCallback = Callable[[int], None]
+NON_SPEECH_MARKERS = frozenset({"[BLANK_AUDIO]", "[ Silence ]", "[silence]", "(silence)"})
+MIN_SAMPLES = SAMPLE_RATE * 105 // 100  # whisper.cpp skips input shorter than 1 s: pad to 1.05 s
+
+
+class AbortHandle:
+    """Cancels a transcription from any thread: while queued or mid-decode."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._flags: list[AbortFlag] = []
+        self._lock = threading.Lock()
+
+    def abort(self) -> None:
+        with self._lock:
+            self.event.set()
+            for flag in self._flags:
+                flag.set()
+
+    @property
+    def aborted(self) -> bool:
+        return self.event.is_set()
+
+    def _attach(self, flag: AbortFlag) -> None:
+        with self._lock:
+            self._flags.append(flag)
+            if self.event.is_set():
+                flag.set()
+
+
+def _scaled_progress(report: ProgressCallback, start: int, end: int, total: int) -> ProgressCallback:
+    """Map a chunk's 0–100 % onto the whole input's."""
+    def scaled(percent: int) -> None:
+        report(min(99, (start + (end - start) * percent // 100) * 100 // max(1, total)))
+
+    return scaled
+
+
+class ChunkDecoder:
+    """Decodes the chunks of one transcription, in order, into ``self.segments``."""
+
+    def __init__(self, context: WhisperContext, state: WhisperState, options: TranscribeOptions, *,
+                 language: str, n_threads: int, timeline: Timeline, duration_ms: int,
+                 on_segment: SegmentCallback | None, on_progress: ProgressCallback | None,
+                 abort: AbortHandle) -> None:
+        self.context, self.state, self.options = context, state, options
+        self.language, self.n_threads = language, n_threads
+        self.timeline, self.duration_ms = timeline, duration_ms
+        self.on_segment, self.on_progress, self.abort = on_segment, on_progress, abort
+        self.segments: list[Segment] = []
+
+    def decode(self, audio: npt.NDArray[np.float32], start: int, end: int, prompt: str | None) -> int:
+        """Decode ``audio[start:end]``; returns how many segments it added."""
+        added_before = len(self.segments)
+        restarts = 0
+        while (loop_at := self._pass(audio, start, end, prompt, restarts)) is not None:
+            restart_ms = self.timeline.to_original_ms(loop_at * 1000 // SAMPLE_RATE)
+            log.info("repetition loop at %.1f s: decoding again from there without the prompt",
+                     restart_ms / 1000)
+            start, restarts = min(loop_at, end - 1), restarts + 1
+        return len(self.segments) - added_before
+
+    def _pass(self, audio: npt.NDArray[np.float32], start: int, end: int, prompt: str | None,
+              restarts: int) -> int | None:
+        """One whisper_full call over ``audio[start:end]``: None, or the sample where a loop began."""
+        options = self.options
+        if restarts:
+            options = options.with_overrides(
+                condition_on_previous_text=False,
+                temperature=options.temperature + options.temperature_increment * (restarts - 1))
+            prompt = effective_prompt(self.options)
+        flag = AbortFlag()
+        self.abort._attach(flag)
+        params = build_full_params(options, language=self.language, n_threads=self.n_threads,
+                                   abort_flag=flag, prompt=prompt)
+        offset_ms = start * 1000 // SAMPLE_RATE
+        pass_texts: list[str] = []
+        loop_at: list[int] = []
+        native_read = 0
+        threshold = options.compression_ratio_threshold if restarts < MAX_RESTARTS_PER_CHUNK else None
+        guard_loops = restarts < MAX_RESTARTS_PER_CHUNK
+
+        def collect(_n_new: int) -> None:
+            nonlocal native_read
+            for raw in read_segments(self.context, self.state, start=native_read):
+                native_read += 1
+                if loop_at or raw.text.strip() in NON_SPEECH_MARKERS:  # an annotation, not speech
+                    continue
+                if guard_loops and is_repetition_loop(raw.text, pass_texts, threshold):
+                    loop_at.append(start + max(0, raw.t0_cs) * SAMPLE_RATE // 100)
+                    flag.set()  # stops the pass at its next encoder/decoder step
+                    continue
+                pass_texts.append(raw.text)
+                segment = self._segment(raw, offset_ms, options.temperature)
+                self.segments.append(segment)
+                if self.on_segment is not None:
+                    self.on_segment(segment)
+
+        params.on_new_segment(collect)
+        if self.on_progress is not None:
+            params.on_progress(_scaled_progress(self.on_progress, start, end, len(audio)))
+        samples = audio[start:end]
+        if len(samples) < MIN_SAMPLES:
+            samples = np.pad(samples, (0, MIN_SAMPLES - len(samples)))
+        try:
+            run_full(self.context, self.state, params, samples)
+        except Aborted:
+            if self.abort.aborted or not loop_at:
+                raise
+        collect(0)  # anything the callback did not deliver
+        return loop_at[0] if loop_at else None
+
+    def _segment(self, raw: RawSegment, offset_ms: int, temperature: float) -> Segment:
+        timeline, duration_ms, options = self.timeline, self.duration_ms, self.options
+        start_ms = min(timeline.to_original_ms(offset_ms + raw.t0_cs * 10), duration_ms)
+        end_ms = min(max(timeline.to_original_ms(offset_ms + raw.t1_cs * 10, is_end=True), start_ms),
+                     duration_ms)
+        text_tokens = [t for t in raw.tokens if not t.special]
+        avg_logprob = sum(t.plog for t in text_tokens) / len(text_tokens) if text_tokens else 0.0
+        words = None
+        if options.word_timestamps:
+            words = words_from_tokens(
+                raw.tokens, start_ms, end_ms,
+                lambda cs, is_end: timeline.to_original_ms(offset_ms + max(0, cs) * 10, is_end=is_end))
+        return Segment(
+            id=len(self.segments), seek=start_ms // 10, start_ms=start_ms, end_ms=end_ms, text=raw.text,
+            tokens=tuple(t.id for t in text_tokens), temperature=temperature,
+            avg_logprob=round(avg_logprob, 4), compression_ratio=round(compression_ratio(raw.text), 4),
+            no_speech_prob=round(raw.no_speech_prob, 4), words=words,
+            speaker_turn_next=raw.speaker_turn_next,
+            logprobs=tuple(TokenLogprob(t.text.decode("utf-8", "replace"), round(t.plog, 4), t.text)
+                           for t in text_tokens))
