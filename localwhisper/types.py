@@ -36,7 +36,7 @@ class TranscribeOptions:
     hotwords: str | None = None  # appended to the prompt of every window
     temperature: float = 0.0
     temperature_increment: float = 0.2  # fallback step; 0 disables fallback
-    compression_ratio_threshold: float | None = 2.4
+    compression_ratio_threshold: float | None = 2.4  # fallback trigger and repetition-loop guard
     log_prob_threshold: float | None = -1.0
     no_speech_threshold: float | None = 0.6
     beam_size: int = 1  # 1 = greedy

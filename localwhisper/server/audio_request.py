@@ -27,7 +27,7 @@ field                          type     meaning
 ``patience``                   float    beam search patience
 ``length_penalty``             float    beam search length penalty
 ``temperature_increment``      float    fallback step (0 disables fallback)
-``compression_ratio_threshold`` float   fallback trigger
+``compression_ratio_threshold`` float   fallback trigger and repetition-loop guard
 ``log_prob_threshold``         float    fallback trigger
 ``no_speech_threshold``        float    silence detection threshold
 ``condition_on_previous_text`` bool     prompt each window with the previous text
