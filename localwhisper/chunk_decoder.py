@@ -114,19 +114,19 @@ class ChunkDecoder:
                                    abort_flag=flag, prompt=prompt)
         offset_ms = start * 1000 // SAMPLE_RATE
         pass_texts: list[str] = []
-        loop_at: list[int] = []
+        loop_start: int | None = None  # sample in ``audio`` where a repetition loop began
         native_read = 0
-        threshold = options.compression_ratio_threshold if restarts < MAX_RESTARTS_PER_CHUNK else None
         guard_loops = restarts < MAX_RESTARTS_PER_CHUNK
+        loop_ratio = options.compression_ratio_threshold
 
         def collect(_n_new: int) -> None:
-            nonlocal native_read
+            nonlocal native_read, loop_start
             for raw in read_segments(self.context, self.state, start=native_read):
                 native_read += 1
-                if loop_at or raw.text.strip() in NON_SPEECH_MARKERS:  # an annotation, not speech
+                if loop_start is not None or raw.text.strip() in NON_SPEECH_MARKERS:  # annotation
                     continue
-                if guard_loops and is_repetition_loop(raw.text, pass_texts, threshold):
-                    loop_at.append(start + max(0, raw.t0_cs) * SAMPLE_RATE // 100)
+                if guard_loops and is_repetition_loop(raw.text, pass_texts, loop_ratio):
+                    loop_start = start + max(0, raw.t0_cs) * SAMPLE_RATE // 100
                     flag.set()  # stops the pass at its next encoder/decoder step
                     continue
                 pass_texts.append(raw.text)
@@ -144,10 +144,10 @@ class ChunkDecoder:
         try:
             run_full(self.context, self.state, params, samples)
         except Aborted:
-            if self.abort.aborted or not loop_at:
+            if self.abort.aborted or loop_start is None:
                 raise
         collect(0)  # anything the callback did not deliver
-        return loop_at[0] if loop_at else None
+        return loop_start
 
     def _segment(self, raw: RawSegment, offset_ms: int, temperature: float) -> Segment:
         timeline, duration_ms, options = self.timeline, self.duration_ms, self.options

@@ -51,10 +51,8 @@ def format_transcription(t: Transcription, fmt: str, **opts: Any) -> tuple[str, 
         raise TypeError(f"unknown formatter option(s): {', '.join(unknown)}")
     wrap = {k: opts[k] for k in ("max_line_width", "max_line_count") if k in opts}
     if fmt in ("json", "verbose_json"):
-        if fmt == "json":
-            body = json_object(t)
-        else:
-            body = verbose_json(t, **{k: opts[k] for k in ("include_segments", "include_words") if k in opts})
+        verbose = {k: opts[k] for k in ("include_segments", "include_words") if k in opts}
+        body = json_object(t) if fmt == "json" else verbose_json(t, **verbose)
         if opts.get("include_logprobs"):
             body["logprobs"] = [token.to_dict() for token in t.logprobs]
         return dumps(body), JSON_MEDIA_TYPE
