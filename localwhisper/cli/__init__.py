@@ -3,6 +3,7 @@
     localwhisper transcribe FILE... [-m MODEL] [-f FORMAT] [-o DIR] ...
     localwhisper serve [--host H] [--port P] ...
     localwhisper models list|pull|import|quantize|rm|info|ensure-defaults
+    localwhisper doctor [--json]
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from importlib import import_module
 
-SUBCOMMAND_MODULES = ("transcribe", "serve", "models")
+SUBCOMMAND_MODULES = ("transcribe", "serve", "models", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:
