@@ -272,3 +272,39 @@ def test_build_info_lists_the_patch_series() -> None:
     assert names == shipped
     assert all(patch["subject"] and len(patch["sha256"]) == 64 for patch in info["patches"])
     assert "PATCHES = " + ",".join(shipped) in whisper_native.system_info()
+
+
+def test_prompt_projection_keeps_tokens_identical(ggml_tiny_en: Path) -> None:
+    """Patch 0004: a prompt batch projects only the rows it reads, and they are the right rows.
+
+    The logits after a whole prompt decoded in one batch (the reduced projection) must match
+    those after the same prompt decoded token by token (each batch's one row: the full
+    projection), and so must the next token."""
+    import ctypes
+
+    from conftest import JFK_WAV
+
+    from localwhisper.audio import decode_audio
+    from whisper_native import WhisperContext
+    from whisper_native import whisper_h as C
+
+    def decode(tokens: list[int], n_past: int) -> np.ndarray:
+        array = (ctypes.c_int32 * len(tokens))(*tokens)
+        assert C.whisper_decode_with_state(ctx.pointer, state.pointer, array, len(tokens), n_past, 2) == 0
+        rows = np.ctypeslib.as_array(C.whisper_get_logits_from_state(state.pointer),
+                                     shape=(len(tokens) * n_vocab,))
+        return rows[(len(tokens) - 1) * n_vocab:].copy()
+
+    samples = decode_audio(JFK_WAV)
+    with WhisperContext(ggml_tiny_en) as ctx, ctx.new_state() as state:
+        n_vocab = C.whisper_n_vocab(ctx.pointer)
+        pointer = samples.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        assert C.whisper_pcm_to_mel_with_state(ctx.pointer, state.pointer, pointer, len(samples), 2) == 0
+        assert C.whisper_encode_with_state(ctx.pointer, state.pointer, 0, 2) == 0
+        prompt = [C.whisper_token_prev(ctx.pointer), *ctx.tokenize(" And so my fellow Americans,"),
+                  C.whisper_token_sot(ctx.pointer), C.whisper_token_not(ctx.pointer)]
+        batched = decode(prompt, 0)
+        for position, token in enumerate(prompt):
+            single = decode([token], position)
+    assert int(batched.argmax()) == int(single.argmax())
+    assert np.abs(batched - single).max() < 0.02 * np.abs(single).max()
