@@ -24,7 +24,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PY, REPO, table, write_json  # noqa: E402
+import contextlib
+
+from common import PY, REPO, table, write_json
 
 JFK = REPO / "vendor" / "whisper.cpp" / "samples" / "jfk.wav"
 MODELS = {"tiny.en": REPO / "models" / "ggml-tiny.en.bin", "base": REPO / "models" / "ggml-base.bin"}
@@ -70,10 +72,8 @@ def worker(aborts: int) -> dict:
                 finished: list[float] = []
 
                 def transcribe(params=params, finished=finished) -> None:
-                    try:
+                    with contextlib.suppress(Aborted):
                         run_full(ctx, state, params, audio["jfk x3"])
-                    except Aborted:
-                        pass
                     finished.append(time.perf_counter())
 
                 thread = threading.Thread(target=transcribe)
@@ -95,7 +95,8 @@ def _child(lib_dir: str | None, *args: str, env: dict | None = None) -> str:
     environment = {**os.environ, **(env or {})}
     if lib_dir:
         environment["LOCALWHISPER_LIB_DIR"] = lib_dir
-    done = subprocess.run([PY, __file__, *args], capture_output=True, text=True, env=environment, timeout=1800)
+    done = subprocess.run([PY, __file__, *args], capture_output=True, text=True, env=environment,
+                          timeout=1800)
     if done.returncode != 0:
         raise SystemExit(f"child failed ({done.returncode}): {done.stderr[-2000:]}")
     return done.stdout
