@@ -97,12 +97,32 @@ def decode_audio(source: AudioSource, *, limits: AudioLimits = AudioLimits()) ->
     """
     if isinstance(source, np.ndarray):
         return _from_array(source, limits)
+    return next(stream_audio(source, limits=limits, block_samples=None))
+
+
+def stream_audio(source: AudioSource, *, limits: AudioLimits = AudioLimits(),
+                 block_samples: int | None = 30 * SAMPLE_RATE,
+                 header: dict[str, int] | None = None) -> Iterator[np.ndarray]:
+    """Yield ``source`` as consecutive float32 mono 16 kHz blocks while it is decoded.
+
+    Each block holds ``block_samples`` samples (the last one fewer; ``None``: one block
+    with everything), so a caller that consumes blocks as they come holds O(block) of
+    decoded audio, not O(duration). The same checks as :func:`decode_audio` apply; the
+    duration limit is enforced as decoding goes, and a failure can surface after blocks
+    were yielded. A numpy array is yielded as views of :func:`decode_audio`'s result.
+    ``header``, when given, receives ``expected_samples``: the length the headers announce
+    (they may lie: for progress only), set before the first block.
+    """
+    header = {} if header is None else header
+    if isinstance(source, np.ndarray):
+        samples = _from_array(source, limits)
+        header["expected_samples"] = len(samples)
+        step = block_samples or len(samples)
+        for start in range(0, len(samples), step):
+            yield samples[start:start + step]
+        return
     with _open_stream(source, limits) as stream:
-        samples = _decode_stream(stream, limits)
-    if samples.size == 0:
-        raise InvalidAudio("The audio stream contains no audio samples.", param="file")
-    _require_finite(samples)
-    return samples
+        yield from _decode_stream(stream, limits, block_samples, header)
 
 
 # --- inputs -------------------------------------------------------------------
@@ -208,7 +228,8 @@ def _require_finite(samples: np.ndarray) -> None:
 
 # --- decoding -----------------------------------------------------------------
 
-def _decode_stream(stream: BinaryIO, limits: AudioLimits) -> np.ndarray:
+def _decode_stream(stream: BinaryIO, limits: AudioLimits, block_samples: int | None,
+                   header: dict[str, int]) -> Iterator[np.ndarray]:
     try:
         container = av.open(stream, mode="r", metadata_errors="ignore", buffer_size=_IO_BUFFER,
                             container_options=_OPEN_OPTIONS)
@@ -217,12 +238,19 @@ def _decode_stream(stream: BinaryIO, limits: AudioLimits) -> np.ndarray:
                            f"format, or it is corrupt ({_reason(exc)}).", param="file") from exc
     try:
         with container:
-            return _decode_container(container, limits)
+            yielded = False
+            for block in _decode_container(container, limits, block_samples, header):
+                _require_finite(block)
+                yielded = True
+                yield block
     except (av.FFmpegError, OSError, ValueError, EOFError, RuntimeError) as exc:
         raise InvalidAudio(f"Could not decode the audio ({_reason(exc)}).", param="file") from exc
+    if not yielded:
+        raise InvalidAudio("The audio stream contains no audio samples.", param="file")
 
 
-def _decode_container(container: av.container.InputContainer, limits: AudioLimits) -> np.ndarray:
+def _decode_container(container: av.container.InputContainer, limits: AudioLimits,
+                      block_samples: int | None, header: dict[str, int]) -> Iterator[np.ndarray]:
     if not container.streams.audio:
         kinds = Counter(s.type for s in container.streams)
         found = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "no streams"
@@ -230,7 +258,9 @@ def _decode_container(container: av.container.InputContainer, limits: AudioLimit
     stream = container.streams.audio[0]
     if stream.codec_context is None:
         raise InvalidAudio("The audio stream uses a codec that cannot be decoded.", param="file")
-    buffer = _SampleBuffer(_capacity_hint(container, stream), limits)
+    header["expected_samples"] = announced = _announced_samples(container, stream)
+    capacity = min(announced, _MAX_INITIAL_SAMPLES)  # the first allocation only
+    buffer = _SampleBuffer(capacity if block_samples is None else min(capacity, block_samples), limits)
     converter: _Converter | None = None
     packets = _Packets(container, stream)
     failures: list[av.FFmpegError] = []
@@ -239,7 +269,7 @@ def _decode_container(container: av.container.InputContainer, limits: AudioLimit
             frames = packet.decode()
         except av.FFmpegError as exc:  # skip a corrupt packet, as ffmpeg does, unless nothing decodes
             failures.append(exc)
-            if buffer.size == 0 and len(failures) >= _MAX_LEADING_FAILURES:
+            if buffer.total == 0 and len(failures) >= _MAX_LEADING_FAILURES:
                 break
             continue
         for frame in frames:
@@ -248,14 +278,19 @@ def _decode_container(container: av.container.InputContainer, limits: AudioLimit
                     converter.flush(buffer)
                 converter = _Converter(frame)
             converter.convert(frame, buffer)
+            while block_samples is not None and buffer.size >= block_samples:
+                yield buffer.take(block_samples)
     if converter is not None:
         converter.flush(buffer)
-    if buffer.size == 0 and (failures or packets.error):
+    if buffer.total == 0 and (failures or packets.error):
         raise _undecodable(stream, failures[0] if failures else packets.error)
     if failures or packets.error:
-        _log.warning("decoded %.1f s of audio, skipping %d corrupt packet(s)%s", buffer.size / SAMPLE_RATE,
+        _log.warning("decoded %.1f s of audio, skipping %d corrupt packet(s)%s", buffer.total / SAMPLE_RATE,
                      len(failures), " and a truncated or corrupt end" if packets.error else "")
-    return buffer.finish()
+    while block_samples is not None and buffer.size > block_samples:
+        yield buffer.take(block_samples)
+    if buffer.size:
+        yield buffer.finish()
 
 
 class _Packets:
@@ -285,14 +320,14 @@ def _undecodable(stream: av.audio.stream.AudioStream, exc: BaseException | None)
     return InvalidAudio(f"The {ctx.name} audio stream could not be decoded{detail}.", param="file")
 
 
-def _capacity_hint(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> int:
-    """Expected output samples from the headers: they may lie, so this only sizes the first allocation."""
+def _announced_samples(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> int:
+    """Output samples the headers announce (30 s when they say nothing): they may lie."""
     seconds = 30.0
     if stream.duration is not None and stream.time_base is not None:
         seconds = float(stream.duration * stream.time_base)
     elif container.duration is not None:
         seconds = container.duration / av.time_base
-    return min(int(seconds * SAMPLE_RATE * 1.01) + SAMPLE_RATE, _MAX_INITIAL_SAMPLES)
+    return int(seconds * SAMPLE_RATE * 1.01) + SAMPLE_RATE
 
 
 class _Converter:
@@ -339,19 +374,21 @@ class _Converter:
 
 
 class _SampleBuffer:
-    """A growable float32 buffer that refuses to hold more than the limit allows."""
+    """A growable float32 buffer; the samples it ever held may not exceed the limit."""
 
     def __init__(self, capacity: int, limits: AudioLimits) -> None:
         self._limits = limits
         self._max = limits.max_decoded_samples
         self._data = np.empty(max(1, min(capacity, self._max)), dtype=np.float32)
-        self.size = 0
+        self.size = 0  # samples held now
+        self.total = 0  # samples appended since the start, taken ones included
 
     def append(self, chunk: np.ndarray, scale: float | None = None) -> None:
         """Store ``chunk`` cast to float32 and, when given, multiplied by ``scale`` in float32."""
         end = self.size + chunk.size
-        if end > self._max:
+        if self.total + chunk.size > self._max:
             raise _too_long(self._limits)
+        self.total += chunk.size
         if end > self._data.size:  # realloc in place: no copy for large (mmap'd) buffers
             self._data.resize(min(self._max, max(end, self._data.size * 3 // 2)), refcheck=False)
         view = self._data[self.size:end]
@@ -360,6 +397,14 @@ class _SampleBuffer:
         else:  # cast to float32 first, then multiply in float32: libswresample's order
             np.multiply(chunk, np.float32(scale), out=view, dtype=np.float32, casting="unsafe")
         self.size = end
+
+    def take(self, count: int) -> np.ndarray:
+        """The first ``count`` samples as a new array; the rest moves to the front."""
+        block = self._data[:count].copy()
+        rest = self.size - count
+        self._data[:rest] = self._data[count:self.size]
+        self.size = rest
+        return block
 
     def finish(self) -> np.ndarray:
         self._data.resize(self.size, refcheck=False)

@@ -1,7 +1,7 @@
 """Decode one chunk of audio with whisper.cpp into Segments, guarding against repetition loops.
 
-The engine splits long input into chunks (timeline.chunk_bounds) and hands each to a
-:class:`ChunkDecoder`, which owns the per-call plumbing: native params, the new-segment
+The engine cuts long input into pieces as it is decoded (timeline.audio_pieces) and hands
+each, VAD-packed, to a :class:`ChunkDecoder`, which owns the per-call plumbing: native params, the new-segment
 callback that turns whisper.cpp's segments into :class:`Segment` (times mapped back
 through the VAD timeline), progress, abort, and the loop guard. When a repetition loop
 appears (repetition.py) the pass is stopped and the rest of the chunk is decoded again
@@ -79,21 +79,30 @@ class ChunkDecoder:
     """Decodes the chunks of one transcription, in order, into ``self.segments``."""
 
     def __init__(self, context: WhisperContext, state: WhisperState, options: TranscribeOptions, *,
-                 language: str, n_threads: int, timeline: Timeline, duration_ms: int,
-                 on_segment: SegmentCallback | None, on_progress: ProgressCallback | None,
+                 language: str, n_threads: int, on_segment: SegmentCallback | None,
                  abort: AbortHandle) -> None:
         self.context, self.state, self.options = context, state, options
         self.language, self.n_threads = language, n_threads
-        self.timeline, self.duration_ms = timeline, duration_ms
-        self.on_segment, self.on_progress, self.abort = on_segment, on_progress, abort
+        self.on_segment, self.abort = on_segment, abort
         self.segments: list[Segment] = []
+        self.start_piece(Timeline([]), origin_ms=0, end_ms=0, on_progress=None)
+
+    def start_piece(self, timeline: Timeline, *, origin_ms: int, end_ms: int,
+                    on_progress: ProgressCallback | None) -> None:
+        """The next audio to decode is a piece of the input starting at ``origin_ms`` and ending
+        at ``end_ms`` (input times), VAD-packed by ``timeline`` (relative to the piece)."""
+        self.timeline, self.origin_ms, self.end_ms = timeline, origin_ms, end_ms
+        self.on_progress = on_progress
+
+    def _to_input_ms(self, packed_ms: int, *, is_end: bool = False) -> int:
+        return self.origin_ms + self.timeline.to_original_ms(packed_ms, is_end=is_end)
 
     def decode(self, audio: npt.NDArray[np.float32], start: int, end: int, prompt: str | None) -> int:
         """Decode ``audio[start:end]``; returns how many segments it added."""
         added_before = len(self.segments)
         restarts = 0
         while (loop_at := self._pass(audio, start, end, prompt, restarts)) is not None:
-            restart_ms = self.timeline.to_original_ms(loop_at * 1000 // SAMPLE_RATE)
+            restart_ms = self._to_input_ms(loop_at * 1000 // SAMPLE_RATE)
             log.info("repetition loop at %.1f s: decoding again from there without the prompt",
                      restart_ms / 1000)
             start, restarts = min(loop_at, end - 1), restarts + 1
@@ -150,17 +159,16 @@ class ChunkDecoder:
         return loop_start
 
     def _segment(self, raw: RawSegment, offset_ms: int, temperature: float) -> Segment:
-        timeline, duration_ms, options = self.timeline, self.duration_ms, self.options
-        start_ms = min(timeline.to_original_ms(offset_ms + raw.t0_cs * 10), duration_ms)
-        end_ms = min(max(timeline.to_original_ms(offset_ms + raw.t1_cs * 10, is_end=True), start_ms),
-                     duration_ms)
+        to_input_ms, limit_ms, options = self._to_input_ms, self.end_ms, self.options
+        start_ms = min(to_input_ms(offset_ms + raw.t0_cs * 10), limit_ms)
+        end_ms = min(max(to_input_ms(offset_ms + raw.t1_cs * 10, is_end=True), start_ms), limit_ms)
         text_tokens = [t for t in raw.tokens if not t.special]
         avg_logprob = sum(t.plog for t in text_tokens) / len(text_tokens) if text_tokens else 0.0
         words = None
         if options.word_timestamps:
             words = words_from_tokens(
                 raw.tokens, start_ms, end_ms,
-                lambda cs, is_end: timeline.to_original_ms(offset_ms + max(0, cs) * 10, is_end=is_end))
+                lambda cs, is_end: to_input_ms(offset_ms + max(0, cs) * 10, is_end=is_end))
         return Segment(
             id=len(self.segments), seek=start_ms // 10, start_ms=start_ms, end_ms=end_ms, text=raw.text,
             tokens=tuple(t.id for t in text_tokens), temperature=temperature,

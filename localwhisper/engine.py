@@ -11,8 +11,11 @@ graph step.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +36,7 @@ from whisper_native import (
 )
 
 from . import languages
-from .audio import AudioLimits, AudioSource, decode_audio
+from .audio import AudioLimits, AudioSource, stream_audio
 from .chunk_decoder import (
     MIN_SAMPLES,
     AbortHandle,
@@ -45,13 +48,27 @@ from .decoding import effective_prompt
 from .errors import InvalidValue, ModelLoadError, NativeLibraryError, TranscriptionAborted
 from .loudness import level_for_vad
 from .pool import PoolStats, StatePool, plan_parallelism
-from .timeline import SAMPLE_RATE, Timeline, chunk_bounds
+from .timeline import CHUNK_SECONDS, CUT_SEARCH_SECONDS, SAMPLE_RATE, Timeline, audio_pieces
 from .types import Segment, TranscribeOptions, Transcription, TranscriptionInfo
 
 if TYPE_CHECKING:
     from .streaming import TranscriptionStream
 
 DETECT_WINDOW_SAMPLES = SAMPLE_RATE * 30
+STREAM_BLOCK_SAMPLES = SAMPLE_RATE * 30  # decoded audio is handed over in blocks of this size
+
+
+def _piece_progress(report: ProgressCallback | None, origin: int, end: int, expected: int
+                    ) -> ProgressCallback | None:
+    """A piece's 0–100 % as the whole input's, against the duration the headers promise."""
+    if report is None:
+        return None
+    total = max(expected, end, 1)
+
+    def scaled(percent: int) -> None:
+        report(min(99, (origin + (end - origin) * percent // 100) * 100 // total))
+
+    return scaled
 
 
 def dtw_preset_for(dims: ModelDims) -> str | None:
@@ -128,6 +145,9 @@ class Model:
         self._aligner: WhisperContext | None = None
         self._aligner_lock = threading.Lock()
         self.multilingual = self.context.dims.multilingual
+        # long input is transcribed in pieces of about this length, cut at quiet moments
+        self.chunk_samples = CHUNK_SECONDS * SAMPLE_RATE
+        self.cut_search_samples = CUT_SEARCH_SECONDS * SAMPLE_RATE
         self.load_seconds = time.perf_counter() - started
 
     # --- public API -----------------------------------------------------------------
@@ -140,18 +160,24 @@ class Model:
         if overrides:
             options = options.with_overrides(**overrides)
         language = validate_options(options, self.multilingual)
-        samples = decode_audio(audio, limits=self.audio_limits)
-        abort = abort or AbortHandle()
-        started = time.perf_counter()
-        context = self._alignment_context() if options.word_timestamps else self.context
-        with self.pool.lease(timeout_s=queue_timeout_s, cancelled=abort.event, context=context) as state:
-            try:
-                return self._run(context, state, samples, options, language, on_segment, on_progress,
-                                 abort, started)
-            except Aborted as exc:
-                raise TranscriptionAborted("transcription aborted") from exc
-            except WhisperNativeError as exc:
-                raise NativeLibraryError(str(exc)) from exc
+        header: dict[str, int] = {}
+        # Decoded as it is transcribed, a piece at a time: memory is O(piece), not O(duration).
+        blocks = stream_audio(audio, limits=self.audio_limits, block_samples=STREAM_BLOCK_SAMPLES,
+                              header=header)
+        with contextlib.closing(blocks):
+            first = next(blocks)  # a bad input fails here, before it waits for a state
+            abort = abort or AbortHandle()
+            started = time.perf_counter()
+            context = self._alignment_context() if options.word_timestamps else self.context
+            with self.pool.lease(timeout_s=queue_timeout_s, cancelled=abort.event, context=context) as state:
+                try:
+                    return self._run(context, state, itertools.chain([first], blocks), options, language,
+                                     on_segment, on_progress, abort, started,
+                                     header.get("expected_samples", 0))
+                except Aborted as exc:
+                    raise TranscriptionAborted("transcription aborted") from exc
+                except WhisperNativeError as exc:
+                    raise NativeLibraryError(str(exc)) from exc
 
     def stream(self, audio: AudioSource, options: TranscribeOptions | None = None, **overrides: Any
                ) -> TranscriptionStream:
@@ -163,7 +189,9 @@ class Model:
     def detect_language(self, audio: AudioSource) -> tuple[str, float, list[tuple[str, float]]]:
         if not self.multilingual:
             return "en", 1.0, [("en", 1.0)]
-        samples = decode_audio(audio, limits=self.audio_limits)
+        with contextlib.closing(stream_audio(audio, limits=self.audio_limits,
+                                             block_samples=DETECT_WINDOW_SAMPLES)) as blocks:
+            samples = next(blocks)  # the first 30 s are all detection reads
         with self.pool.lease() as state:
             probs = self._detect(self.context, state, samples)
         return probs[0][0], probs[0][1], probs
@@ -230,44 +258,46 @@ class Model:
             window = np.pad(window, (0, MIN_SAMPLES - len(window)))
         return detect_language(context, state, window, self.n_threads)
 
-    def _run(self, context: WhisperContext, state: WhisperState, samples: npt.NDArray[np.float32],
+    def _run(self, context: WhisperContext, state: WhisperState, blocks: Iterator[npt.NDArray[np.float32]],
              options: TranscribeOptions, language: str | None, on_segment: SegmentCallback | None,
-             on_progress: ProgressCallback | None, abort: AbortHandle, started: float) -> Transcription:
-        duration_ms = len(samples) * 1000 // SAMPLE_RATE
-        timeline = self._timeline(samples, options)
-        packed = samples if not options.vad else timeline.pack(samples)
-        speech_ms = timeline.speech_samples * 1000 // SAMPLE_RATE
-        if abort.aborted:
-            raise Aborted("aborted before decoding")
-        if len(packed) == 0:  # VAD found no speech: nothing to decode, nothing to hallucinate
-            return self._result((), language or self.default_language or "en", 1.0, None,
-                                duration_ms, 0, options, started)
-        if len(packed) < MIN_SAMPLES:
-            packed = np.pad(packed, (0, MIN_SAMPLES - len(packed)))
-
-        language_probability, all_probs = 1.0, None
+             on_progress: ProgressCallback | None, abort: AbortHandle, started: float,
+             expected_samples: int) -> Transcription:
         code = language or (self.default_language if options.language is None else None)
-        if code is None:
-            all_probs = self._detect(context, state, packed)
-            code, language_probability = all_probs[0]
-
-        decoder = ChunkDecoder(context, state, options, language=code,
-                               n_threads=options.n_threads or self.n_threads, timeline=timeline,
-                               duration_ms=duration_ms, on_segment=on_segment, on_progress=on_progress,
+        language_probability, all_probs = 1.0, None
+        decoder = ChunkDecoder(context, state, options, language=code or "en",
+                               n_threads=options.n_threads or self.n_threads, on_segment=on_segment,
                                abort=abort)
         prompt = effective_prompt(options)
-        for chunk_start, chunk_end in chunk_bounds(packed):
+        end = speech = 0
+        for origin, piece in audio_pieces(blocks, self.chunk_samples, self.cut_search_samples):
             if abort.aborted:
                 raise Aborted("aborted between chunks")
-            added = decoder.decode(packed, chunk_start, chunk_end, prompt)
+            end = origin + len(piece)
+            timeline = self._timeline(piece, options)
+            packed = piece if not options.vad else timeline.pack(piece)
+            speech += timeline.speech_samples
+            if len(packed) == 0:  # VAD found no speech here: nothing to decode, nothing to hallucinate
+                continue
+            if len(packed) < MIN_SAMPLES:
+                packed = np.pad(packed, (0, MIN_SAMPLES - len(packed)))
+            if code is None:  # detected on the first 30 s of speech
+                all_probs = self._detect(context, state, packed)
+                code, language_probability = all_probs[0]
+                decoder.language = code
+            decoder.start_piece(timeline, origin_ms=origin * 1000 // SAMPLE_RATE,
+                                end_ms=end * 1000 // SAMPLE_RATE,
+                                on_progress=_piece_progress(on_progress, origin, end, expected_samples))
+            added = decoder.decode(packed, 0, len(packed), prompt)
+            del piece, packed  # let the piece go before the next one is assembled
             if options.condition_on_previous_text and added:
-                # carry the chunk's last words into the next one, as a decode window would
+                # carry the piece's last words into the next one, as a decode window would
                 carried = " ".join(s.text.strip() for s in decoder.segments[-3:])
                 prompt = " ".join(p for p in (effective_prompt(options), carried) if p)
         if on_progress is not None:
             on_progress(100)
-        return self._result(tuple(decoder.segments), code, language_probability, all_probs, duration_ms,
-                            speech_ms, options, started)
+        return self._result(tuple(decoder.segments), code or self.default_language or "en",
+                            language_probability, all_probs, end * 1000 // SAMPLE_RATE,
+                            speech * 1000 // SAMPLE_RATE, options, started)
 
     def _result(self, segments: tuple[Segment, ...], language: str, language_probability: float,
                 all_probs: list[tuple[str, float]] | None, duration_ms: int, speech_ms: int,

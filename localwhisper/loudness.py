@@ -37,7 +37,10 @@ def level_for_vad(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     if n_frames == 0:
         return samples
     frames = samples[:n_frames * FRAME_SAMPLES].reshape(n_frames, FRAME_SAMPLES)
-    power = np.mean(np.square(frames, dtype=np.float64), axis=1)
+    power = np.empty(n_frames, dtype=np.float64)
+    step = BLOCK_SAMPLES // FRAME_SAMPLES
+    for first in range(0, n_frames, step):  # float64 temporaries of one block, not of the input
+        power[first:first + step] = np.mean(np.square(frames[first:first + step], dtype=np.float64), axis=1)
     frame_db = 10.0 * np.log10(power + 1e-12)
     peak_db = _local_peak_db(frame_db)
     gain_db = np.clip(TARGET_PEAK_DBFS - peak_db, 0.0, MAX_GAIN_DB)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,3 +90,28 @@ def chunk_bounds(audio: npt.NDArray[np.float32], chunk_samples: int = CHUNK_SECO
         start = cut
     bounds.append((start, len(audio)))
     return bounds
+
+
+def audio_pieces(blocks: Iterable[npt.NDArray[np.float32]], chunk_samples: int = CHUNK_SECONDS * SAMPLE_RATE,
+                 search_samples: int = CUT_SEARCH_SECONDS * SAMPLE_RATE
+                 ) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+    """(first sample, piece) of a stream of decoded blocks, cut exactly where
+    :func:`chunk_bounds` would cut the whole input: each cut depends only on the audio
+    after the previous one, so a piece comes out as soon as enough audio follows it.
+    The blocks are joined once per piece; a caller that drops each piece before asking
+    for the next holds about two pieces of audio at most."""
+    pending: list[npt.NDArray[np.float32]] = []
+    held = origin = 0
+    for block in blocks:
+        pending.append(block)
+        held += len(block)
+        while held > chunk_samples + search_samples:
+            audio = np.concatenate(pending)
+            pending.clear()
+            cut = chunk_bounds(audio, chunk_samples, search_samples)[0][1]
+            yield origin, audio[:cut]
+            pending.append(audio[cut:].copy())
+            del audio
+            held, origin = len(pending[0]), origin + cut
+    if pending:
+        yield origin, np.concatenate(pending) if len(pending) > 1 else pending[0]
