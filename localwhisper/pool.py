@@ -12,7 +12,6 @@ at once instead of an unbounded wait.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -23,15 +22,11 @@ from dataclasses import dataclass
 from whisper_native import WhisperContext, WhisperState
 
 from .errors import ServerBusy, TranscriptionAborted
+from .resources import available_cores
 
 DEFAULT_THREADS_PER_STATE = 4
 
 
-def available_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def plan_parallelism(n_states: int | None, n_threads: int | None,

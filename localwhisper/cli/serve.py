@@ -51,8 +51,15 @@ def ensure_models(settings: ServerSettings) -> None:
 def serve(settings: ServerSettings) -> int:
     import uvicorn
 
+    from localwhisper.resources import available_cores
     from localwhisper.server import create_app
+    from localwhisper.server.memory import MIB, resolve_budget, tune_allocator
 
+    tuned = tune_allocator()  # before the first large allocation
+    budget = resolve_budget(settings.max_memory)
+    logger.info("memory budget %s, %d cores, allocator %s",
+                f"{budget // MIB} MiB" if budget else "off", available_cores(),
+                "tuned (2 arenas, 4 MiB mmap threshold)" if tuned else "default")
     app = create_app(settings)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_config=None, log_level=settings.log_level,

@@ -26,6 +26,7 @@ from localwhisper.registry import EngineSettings, ModelRegistry
 from . import routes_audio, routes_models, routes_ops
 from .errors import EXCEPTION_HANDLERS
 from .jobs import JobRunner
+from .memory import MemoryBudget, resolve_budget
 from .metrics import Metrics
 from .middleware import ApiKeyMiddleware, RequestContextMiddleware
 from .services import Services
@@ -43,8 +44,9 @@ def build_services(settings: ServerSettings) -> Services:
     registry = ModelRegistry(settings.models_dir, engine)
     metrics = Metrics(registry.loaded)
     # room for every request a model's queue admits (it answers 503 beyond that), for a few models
+    budget = MemoryBudget(resolve_budget(settings.max_memory))
     runner = JobRunner(registry, metrics, request_timeout_s=settings.request_timeout_s,
-                       max_threads=4 * (settings.max_queue + (settings.n_states or 4)))
+                       max_threads=4 * (settings.max_queue + (settings.n_states or 4)), budget=budget)
     return Services(settings=settings, registry=registry, metrics=metrics, runner=runner)
 
 

@@ -28,6 +28,7 @@ from localwhisper.errors import (
 )
 from localwhisper.types import Segment, TranscribeOptions, Transcription
 
+from .memory import MemoryBudget, request_estimate, trim
 from .metrics import Metrics
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ class _Outcome:
 
 class JobRunner:
     def __init__(self, registry: ModelRegistry, metrics: Metrics, *, request_timeout_s: float,
-                 max_threads: int) -> None:
+                 max_threads: int, budget: MemoryBudget | None = None) -> None:
+        self.budget = budget or MemoryBudget(None)
         self.registry = registry
         self.metrics = metrics
         self.request_timeout_s = request_timeout_s or math.inf
@@ -81,6 +83,11 @@ class JobRunner:
         result: Transcription | None = None
         work = partial(model.transcribe, audio, options, on_segment=on_segment, abort=abort,
                        queue_timeout_s=None if math.isinf(self.request_timeout_s) else self.request_timeout_s)
+        try:
+            reservation = self.budget.admit(request_estimate(vad=options.vad))
+        except ServerBusy as exc:
+            self.metrics.observe_failure(model.name, options.task, "memory_budget")
+            raise exc
         self._jobs.add(abort)
         try:
             async with anyio.create_task_group() as group:
@@ -94,6 +101,9 @@ class JobRunner:
                     group.cancel_scope.cancel()
         finally:
             self._jobs.discard(abort)
+            self.budget.release(reservation)
+            if not self._jobs:  # idle: hand the freed heap pages back to the OS
+                await anyio.to_thread.run_sync(trim)
         task = options.task
         if error is not None:
             if isinstance(error, TranscriptionAborted) and outcome.timed_out:

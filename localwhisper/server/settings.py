@@ -16,6 +16,7 @@ idle_unload_s              ``LOCALWHISPER_IDLE_UNLOAD_S``       ``--idle-unload-
 n_states                   ``LOCALWHISPER_STATES``              ``--states``              auto (cores)
 n_threads                  ``LOCALWHISPER_THREADS``             ``--threads``             auto (cores)
 max_queue                  ``LOCALWHISPER_MAX_QUEUE``           ``--max-queue``           64
+max_memory                 ``LOCALWHISPER_MAX_MEMORY``          ``--max-memory``          auto (cgroup limit)
 read_timeout_s             ``LOCALWHISPER_READ_TIMEOUT_S``      ``--read-timeout-s``      30
 request_timeout_s          ``LOCALWHISPER_REQUEST_TIMEOUT_S``   ``--request-timeout-s``   600
 shutdown_timeout_s         ``LOCALWHISPER_SHUTDOWN_TIMEOUT_S``  ``--shutdown-timeout-s``  30
@@ -26,6 +27,9 @@ log_level                  ``LOCALWHISPER_LOG_LEVEL``           ``--log-level`` 
 - ``api_keys``: when any key is set (directly or one per line in ``api_keys_file``; ``#``
   comments allowed), every ``/v1/*`` and ``/metrics`` request needs ``Authorization: Bearer
   <key>``; ``/``, ``/health`` and ``/ready`` stay open.
+- ``max_memory``: a transcription is admitted only if resident memory plus what running ones
+  may still take plus its estimate (about 90 MiB, 170 MiB with VAD) fits; otherwise 503 with
+  ``Retry-After``. ``auto``: 90 % of the cgroup v2/v1 memory limit, else 80 % of RAM; ``off``.
 - ``max_upload_bytes`` caps the uploaded file; it is enforced while the body streams in.
 - ``max_audio_s`` caps the decoded duration (a small file cannot expand into hours).
 - ``idle_unload_s``: a model unused for this long (and with nothing in flight) is unloaded.
@@ -53,6 +57,8 @@ from typing import Any
 
 from localwhisper.config import MODELS_DIR_ENV, default_models_dir
 
+from .memory import parse_memory
+
 ENV_PREFIX = "LOCALWHISPER_"
 DEFAULT_MAX_UPLOAD_BYTES = 26_214_400  # OpenAI's 25 MiB
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -75,6 +81,7 @@ class ServerSettings:
     n_states: int | None = None
     n_threads: int | None = None
     max_queue: int = 64
+    max_memory: int | None = None  # bytes; None = auto (cgroup limit or a share of RAM), 0 = off
     read_timeout_s: float = 30.0
     request_timeout_s: float = 600.0
     shutdown_timeout_s: float = 30.0
@@ -186,6 +193,8 @@ SPECS: tuple[_Spec, ...] = (
     _Spec("n_states", _parse_optional_int, "--states", "concurrent transcriptions per model"),
     _Spec("n_threads", _parse_optional_int, "--threads", "threads per transcription"),
     _Spec("max_queue", int, "--max-queue", "requests that may wait per model before 503"),
+    _Spec("max_memory", parse_memory, "--max-memory",
+          "memory budget: 2G, 1500M, auto (90%% of the cgroup limit, else 80%% of RAM) or off"),
     _Spec("read_timeout_s", float, "--read-timeout-s", "longest pause while receiving an upload"),
     _Spec("request_timeout_s", float, "--request-timeout-s", "longest transcription, queueing included"),
     _Spec("shutdown_timeout_s", float, "--shutdown-timeout-s", "grace period for in-flight requests"),
