@@ -29,8 +29,9 @@ _LEVELS = {
     GGML_LOG_LEVEL_ERROR: logging.ERROR,
 }
 _last_level = logging.DEBUG
-# whisper.cpp reports a requested abort as an error; it is the expected end of a cancel
-_EXPECTED = (b"encoder_begin_callback returned false",)
+# whisper.cpp reports a requested abort as an error (an abort stops a graph, which then "fails");
+# it is the expected end of a cancel, and a real failure still raises from run_full
+_EXPECTED = (b"encoder_begin_callback returned false", b"failed to encode", b"failed to decode")
 
 
 def _on_log(level: int, text: bytes | None, _user_data: int | None) -> None:
