@@ -13,6 +13,10 @@
   1.6.1-1 packages (CC BY-SA 3.0 / CC BY 3.0; `apt-get download`, extracted here).
 
     python bench/accuracy.py [--models tiny.en,base] [--quick] [--skip-langid]
+
+Data: jfk.wav from ``vendor/whisper.cpp/samples``; long_en_a.flac (+ .txt, SOURCES.md) from
+``$LOCALWHISPER_TEST_DATA`` (default ``../shared/data``; see bench/common.py).
+(``--quick`` needs only jfk.wav.)
 """
 
 from __future__ import annotations
@@ -245,6 +249,7 @@ def main() -> None:
     if args.quick:
         models, args.skip_langid = ["tiny.en"], True
     else:
+        common.require_long_data()
         audios["long_en_a"] = (common.long_wav(), common.long_reference())
     peers.build_whisper_cpp(2)
     if args.langid_only:

@@ -4,6 +4,12 @@ subprocess runs (wall time, peak RSS, CPU time, foreign CPU load), tables, JSON.
 Every engine run happens in its own process under ``/usr/bin/time`` so peak RSS
 belongs to that engine alone (``ru_maxrss`` of a child forked from a large
 Python parent would inherit the parent's high-water mark).
+
+Data: jfk.wav comes from the verified engine source (``vendor/whisper.cpp/samples``,
+fetched by ``make build``). long_en_a.flac, its transcript long_en_a.txt and the clip
+table SOURCES.md are not in the repository: they are read from ``$LOCALWHISPER_TEST_DATA``
+(default ``../shared/data`` beside the checkout, where CI has them); a benchmark that
+needs them stops with a message naming the folder when they are absent.
 """
 
 from __future__ import annotations
@@ -27,8 +33,8 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 WORK = BENCH / "work"
 RESULTS = BENCH / "results"
-DATA = REPO.parent / "shared" / "data"
-JFK = DATA / "jfk.wav"
+JFK = REPO / "vendor" / "whisper.cpp" / "samples" / "jfk.wav"
+DATA = Path(os.environ.get("LOCALWHISPER_TEST_DATA") or REPO.parent / "shared" / "data")
 LONG = DATA / "long_en_a.flac"
 LONG_REF = DATA / "long_en_a.txt"
 JFK_REF = ("And so my fellow Americans, ask not what your country can do for you, "
@@ -111,6 +117,14 @@ def long_wav() -> Path:
                 dst.mux(packet)
         tmp.replace(wav)
     return wav
+
+
+def require_long_data() -> None:
+    """Exit with a clear message unless long_en_a.flac, its transcript and SOURCES.md are present."""
+    missing = [p.name for p in (LONG, LONG_REF, DATA / "SOURCES.md") if not p.is_file()]
+    if missing:
+        sys.exit(f"{', '.join(missing)} not found in {DATA}: this benchmark needs the 12-minute "
+                 "long_en_a recording (CI's ../shared/data; set LOCALWHISPER_TEST_DATA to its folder)")
 
 
 def long_reference() -> str:

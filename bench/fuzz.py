@@ -1,10 +1,11 @@
 """Bounded fuzz run: mutated real audio into the decoder and the upload endpoint.
 
-Sources are jfk.wav and its flac/mp3/ogg/m4a/mp4 encodings (made here with PyAV);
-mutations (truncate, byte flips, splices, zeroed runs, junk prefixes) come from the
-same generator as tests/test_fuzz.py. Every case must decode or raise InvalidAudio
-(in process), and get 200 or a 4xx from the server: no 500, no crash, no hang past
-the timeout. Prints a table and writes bench/results/fuzz.json.
+Sources are jfk.wav (from the verified engine source, ``vendor/whisper.cpp/samples``) and
+its flac/mp3/ogg/m4a/mp4 encodings (made here with PyAV); mutations (truncate, byte flips,
+splices, zeroed runs, junk prefixes) come from the same generator as tests/test_fuzz.py.
+Every case must decode or raise InvalidAudio (in process), and get 200 or a 4xx from the
+server: no 500, no crash, no hang past the timeout. Prints a table and writes
+bench/results/fuzz.json.
 
     .venv/bin/python bench/fuzz.py [--decoder-cases 3000] [--upload-cases 1000]
 """

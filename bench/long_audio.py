@@ -12,6 +12,9 @@ overlapping segment, and WER per loop iteration (segments assigned by midpoint).
 
 ``--peers`` also runs whisper-cli and faster-whisper int8 on the same file for
 memory and time comparison.
+
+Data: long_en_a.flac (+ .txt, SOURCES.md) from
+``$LOCALWHISPER_TEST_DATA`` (default ``../shared/data``; see bench/common.py).
 """
 
 from __future__ import annotations
@@ -117,6 +120,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--name", default="long_audio", help="results file: bench/results/NAME.json")
     args = parser.parse_args()
+    common.require_long_data()
     audio = looped_flac(args.loops)
     engine_list = ["localwhisper"] + (["whisper-cli", "faster-whisper"] if args.peers else [])
     rows, details = [], []

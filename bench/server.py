@@ -1,10 +1,11 @@
 """Server benchmark: localwhisper vs whisper.cpp's own whisper-server, same model and cores.
 
-Both serve tiny.en (the same ggml file) on 127.0.0.1; jfk.wav is posted ``--per-level``
-times at each concurrency level (1, 2, 4, 8 in flight). Reports throughput and p50/p95
-latency per level. whisper-server is built from the same vendored source by
-bench/peers.py (never shipped); it serialises requests with one global mutex, while
-localwhisper runs several whisper states on shared weights (``--layouts``).
+Both serve tiny.en (the same ggml file) on 127.0.0.1; jfk.wav
+(``vendor/whisper.cpp/samples``) is posted ``--per-level`` times at each concurrency level
+(1, 2, 4, 8 in flight). Reports throughput and p50/p95 latency per level. whisper-server is
+built from the same vendored source by bench/peers.py (never shipped); it serialises
+requests with one global mutex, while localwhisper runs several whisper states on shared
+weights (``--layouts``).
 
     .venv/bin/python bench/server.py [--per-level 16] [--levels 1 2 4 8] [--layouts 2x1 1x2]
 """

@@ -11,6 +11,9 @@ transcriptions, the server's RSS every 50 requests (must stay within 5 % after
 warm-up), and open file descriptors and temp files at the end (back to baseline).
 
     .venv/bin/python bench/soak.py [--requests 1000] [--concurrency 4]
+
+Data: jfk.wav from ``vendor/whisper.cpp/samples``; long_en_a.flac (+ .txt, SOURCES.md) from
+``$LOCALWHISPER_TEST_DATA`` (default ``../shared/data``; see bench/common.py).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import JFK, LONG, PY, REPO, WORK, machine, table, write_json
+from common import JFK, LONG, PY, REPO, WORK, machine, require_long_data, table, write_json
 
 FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 
@@ -175,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=200, help="requests before the RSS baseline")
     args = parser.parse_args(argv)
 
+    require_long_data()
     inputs = make_inputs()
     port = free_port()
     tmpdir = Path(tempfile.mkdtemp(prefix="localwhisper-soak-"))

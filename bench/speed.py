@@ -9,6 +9,10 @@ weights, greedy, ``vad_filter=False``). Inputs: long_en_a (727.5 s) and jfk.wav
     python bench/speed.py                 # everything (~30 min on 2 idle cores)
     python bench/speed.py --quick         # jfk, tiny.en, dev loop
     python bench/speed.py --models base --threads 2 --audio long
+
+Data: jfk.wav from ``vendor/whisper.cpp/samples``; long_en_a.flac (+ .txt, SOURCES.md) from
+``$LOCALWHISPER_TEST_DATA`` (default ``../shared/data``; see bench/common.py).
+(``--audio jfk`` needs only jfk.wav.)
 """
 
 from __future__ import annotations
@@ -151,6 +155,8 @@ def main() -> None:
     if args.quick:
         args.models, args.audio, args.threads, args.runs_short = "tiny.en", "jfk", "2", 1
     split = lambda s: [x for x in s.split(",") if x]  # noqa: E731
+    if "long" in split(args.audio):
+        common.require_long_data()
     peers.build_whisper_cpp(2)
     rows = bench(split(args.audio), split(args.models), [int(t) for t in split(args.threads)],
                  split(args.weights), split(args.fw), args.runs_short)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import struct
 import time
 from pathlib import Path
@@ -11,16 +10,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import JFK_WAV
 
 from localwhisper.audio import SAMPLE_RATE, AudioLimits, decode_audio
 from localwhisper.errors import AudioTooLong, FileTooLarge, InvalidAudio
 
-DATA = Path(os.environ.get("LOCALWHISPER_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-JFK = DATA / "jfk.wav"
-LONG = DATA / "long_en_a.flac"
+JFK = JFK_WAV
 JFK_SECONDS = 11.0
-
-pytestmark = pytest.mark.skipif(not JFK.exists(), reason=f"test audio not found in {DATA}")
 
 
 # --- helpers -------------------------------------------------------------------
@@ -318,11 +314,10 @@ def test_limits_defaults_and_validation() -> None:
             AudioLimits(**bad)
 
 
-@pytest.mark.skipif(not LONG.exists(), reason="long_en_a.flac not available")
-def test_duration_limit_stops_a_long_decode_early() -> None:
+def test_duration_limit_stops_a_long_decode_early(long_flac: Path) -> None:
     started = time.perf_counter()
     with pytest.raises(AudioTooLong, match="maximum of 1 min") as info:
-        decode_audio(LONG, limits=AudioLimits(max_duration_s=60))
+        decode_audio(long_flac, limits=AudioLimits(max_duration_s=60))
     assert time.perf_counter() - started < 1.0  # the full file takes several times longer
     assert isinstance(info.value, InvalidAudio) and info.value.code == "audio_too_long"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import JFK_TEXT, JFK_WAV, LONG_FLAC, encode_with_pyav, normalise_text
+from conftest import JFK_TEXT, JFK_WAV, encode_with_pyav, normalise_text
 
 from localwhisper import InvalidAudio, InvalidValue, TranscriptionAborted
 
@@ -95,12 +95,12 @@ def test_levelling_raises_only_quiet_passages() -> None:
     np.testing.assert_array_equal(levelled[16000 * 10:], audio[16000 * 10:])  # loud audio untouched
 
 
-def test_vad_keeps_quiet_speech(tiny_en_model) -> None:
+def test_vad_keeps_quiet_speech(tiny_en_model, long_flac: Path) -> None:
     """long_en_a 626-656 s: a quiet speaker (a loud cough set the clip's level) between two loud
     prompts. Plain Silero keeps 11.9 s of this; on the levelled copy it keeps the speech (23.5 s)."""
     from localwhisper.audio import decode_audio
 
-    region = decode_audio(LONG_FLAC)[626 * 16000:656 * 16000]
+    region = decode_audio(long_flac)[626 * 16000:656 * 16000]
     result = tiny_en_model.transcribe(region, vad=True)
     assert result.info.duration_after_vad >= 20.0
 
@@ -163,7 +163,7 @@ def test_repetition_guard_restarts_without_losing_or_repeating_segments(tiny_en_
     assert "country" in normalise_text(result.text)
 
 
-def test_abort_stops_a_long_transcription_fast(tiny_en_model) -> None:
+def test_abort_stops_a_long_transcription_fast(tiny_en_model, long_flac: Path) -> None:
     from localwhisper import AbortHandle
 
     handle = AbortHandle()
@@ -172,7 +172,7 @@ def test_abort_stops_a_long_transcription_fast(tiny_en_model) -> None:
 
     def work() -> None:
         try:
-            tiny_en_model.transcribe(LONG_FLAC, abort=handle, on_segment=lambda _s: decoding.set())
+            tiny_en_model.transcribe(long_flac, abort=handle, on_segment=lambda _s: decoding.set())
             outcome["result"] = "finished"
         except TranscriptionAborted:
             outcome["aborted_at"] = time.monotonic()
@@ -181,7 +181,7 @@ def test_abort_stops_a_long_transcription_fast(tiny_en_model) -> None:
     # path does not pass the callback into the graph): the bound is one 30 s window's pass
     from localwhisper.audio import decode_audio
 
-    window = decode_audio(LONG_FLAC)[: 30 * 16000]
+    window = decode_audio(long_flac)[: 30 * 16000]
     started = time.monotonic()
     tiny_en_model.transcribe(window, condition_on_previous_text=False, max_tokens_per_segment=1)
     one_window_s = time.monotonic() - started
@@ -209,10 +209,10 @@ def test_exception_in_user_callback_surfaces(tiny_en_model, jfk_samples: np.ndar
     assert normalise_text(tiny_en_model.transcribe(jfk_samples).text) == normalise_text(JFK_TEXT)
 
 
-def test_stream_yields_segments_before_the_end(tiny_en_model) -> None:
+def test_stream_yields_segments_before_the_end(tiny_en_model, long_flac: Path) -> None:
     from localwhisper.audio import decode_audio
 
-    minute = decode_audio(LONG_FLAC)[: 60 * 16000]
+    minute = decode_audio(long_flac)[: 60 * 16000]
     arrivals: list[float] = []
     started = time.monotonic()
     stream = tiny_en_model.stream(minute)
@@ -271,10 +271,11 @@ def test_base_translate_task_runs(base_model) -> None:
     assert "country" in normalise_text(result.text)
 
 
-def test_chunked_long_form_agrees_with_one_pass(tiny_en_model, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chunked_long_form_agrees_with_one_pass(tiny_en_model, monkeypatch: pytest.MonkeyPatch,
+                                                long_flac: Path) -> None:
     from localwhisper.audio import decode_audio
 
-    minute = decode_audio(LONG_FLAC)[: 75 * 16000]
+    minute = decode_audio(long_flac)[: 75 * 16000]
     whole = tiny_en_model.transcribe(minute)
     monkeypatch.setattr(tiny_en_model, "chunk_samples", 25 * 16000)
     monkeypatch.setattr(tiny_en_model, "cut_search_samples", 8 * 16000)
@@ -305,12 +306,12 @@ def test_silence_gives_no_blank_audio_marker(tiny_en_model) -> None:
     assert [s.id for s in result.segments] == list(range(len(result.segments)))
 
 
-def test_no_text_leaks_between_requests_on_a_reused_state(ggml_tiny_en: Path) -> None:
+def test_no_text_leaks_between_requests_on_a_reused_state(ggml_tiny_en: Path, long_flac: Path) -> None:
     """whisper.cpp keeps the last decoded text in the state; the next request must not see it."""
     from localwhisper.audio import decode_audio
     from localwhisper.engine import Model
 
-    audio = decode_audio(LONG_FLAC)
+    audio = decode_audio(long_flac)
     clip, previous = audio[60 * 16000: 120 * 16000], audio[300 * 16000: 325 * 16000]
     with Model(ggml_tiny_en, n_states=1, n_threads=2) as model:
         fresh = model.transcribe(clip).text

@@ -18,7 +18,6 @@ import httpx
 import pytest
 from conftest import (
     JFK_WAV,
-    LONG_FLAC,
     SERVER_MODELS_DIR,
     SERVER_READ_TIMEOUT_S,
     RunningServer,
@@ -318,10 +317,11 @@ def test_slow_client_times_out_without_blocking_others(server: RunningServer) ->
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
-def test_client_disconnect_aborts_the_native_job(server: RunningServer, stream: bool) -> None:
+def test_client_disconnect_aborts_the_native_job(server: RunningServer, stream: bool,
+                                                 long_flac: Path) -> None:
     stream_field = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="stream"\r\n\r\n'
                     f"{str(stream).lower()}\r\n")
-    body = stream_field.encode() + form_prefix(filename="long.flac") + LONG_FLAC.read_bytes() + form_suffix()
+    body = stream_field.encode() + form_prefix(filename="long.flac") + long_flac.read_bytes() + form_suffix()
     aborted_before = metric(server, "localwhisper_transcriptions_total", model="tiny.en", task="transcribe",
                             outcome="disconnected")
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
@@ -440,7 +440,7 @@ def test_cors(secured_server: RunningServer) -> None:
 
 # --- graceful shutdown -------------------------------------------------------------------------
 
-def test_graceful_shutdown_finishes_short_work_and_aborts_the_rest(tmp_path: Path) -> None:
+def test_graceful_shutdown_finishes_short_work_and_aborts_the_rest(tmp_path: Path, long_flac: Path) -> None:
     grace_s = 8
     running = start_server(tmp_path / "server.log", "--shutdown-timeout-s", str(grace_s))
     results: dict[str, object] = {}
@@ -451,7 +451,7 @@ def test_graceful_shutdown_finishes_short_work_and_aborts_the_rest(tmp_path: Pat
         except httpx.HTTPError as exc:
             results[name] = exc
 
-    threads = [threading.Thread(target=call, args=("long", LONG_FLAC)),
+    threads = [threading.Thread(target=call, args=("long", long_flac)),
                threading.Thread(target=call, args=("short", JFK_WAV))]
     threads[0].start()
     deadline = time.monotonic() + 60
@@ -477,7 +477,7 @@ def test_graceful_shutdown_finishes_short_work_and_aborts_the_rest(tmp_path: Pat
 
 # --- limits: a full queue, the request timeout (also mid-stream), idle unloading ------------------
 
-def test_queue_full_request_timeout_and_idle_unload(tmp_path: Path) -> None:
+def test_queue_full_request_timeout_and_idle_unload(tmp_path: Path, long_flac: Path) -> None:
     """One state, no queue: a second request is 503; the long one streams text until its time is up."""
     import openai
 
@@ -489,7 +489,7 @@ def test_queue_full_request_timeout_and_idle_unload(tmp_path: Path) -> None:
         client = openai.OpenAI(base_url=running.base_url, api_key="unused", max_retries=0, timeout=60)
         deltas = []
         try:
-            with LONG_FLAC.open("rb") as audio:
+            with long_flac.open("rb") as audio:
                 for event in client.audio.transcriptions.create(model="tiny.en", file=audio, stream=True):
                     deltas.append(event)
         except openai.APIError as exc:
