@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("-f", "--format", default="text", choices=(*FORMATS, "all"),
                         help="output format (default: text); 'all' writes every format")
     parser.add_argument("-o", "--output-dir", type=Path, default=None,
-                        help="write FILE-stem.EXT here instead of printing to stdout")
+                        help="write FILE-stem.EXT here (.txt for text) instead of printing to stdout")
     parser.add_argument("--models-dir", type=Path, default=None, help="models directory (default: ./models)")
     parser.add_argument("-l", "--language", default=None, help="language code or name (default: detect)")
     parser.add_argument("--translate", action="store_true", help="translate to English")
@@ -84,6 +84,17 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+# File extensions where they differ from the format name: `.txt` as whisper-cli and openai-whisper write.
+EXTENSIONS = {"text": "txt", "verbose_json": "json"}
+
+
+def output_name(stem: str, fmt: str, *, every_format: bool = False) -> str:
+    """``jfk`` + ``text`` → ``jfk.txt``; with ``-f all``, verbose_json is ``jfk.verbose.json`` beside json."""
+    if fmt == "verbose_json" and every_format:
+        return f"{stem}.verbose.json"
+    return f"{stem}.{EXTENSIONS.get(fmt, fmt)}"
+
+
 def _write_outputs(result: Any, path: Path, args: argparse.Namespace) -> list[Path]:
     formats = FORMATS if args.format == "all" else (args.format,)
     written: list[Path] = []
@@ -97,9 +108,7 @@ def _write_outputs(result: Any, path: Path, args: argparse.Namespace) -> list[Pa
             sys.stdout.write(body if body.endswith("\n") else body + "\n")
             continue
         args.output_dir.mkdir(parents=True, exist_ok=True)
-        target = args.output_dir / f"{path.stem}.{'json' if fmt == 'verbose_json' else fmt}"
-        if fmt == "verbose_json" and args.format == "all":
-            target = args.output_dir / f"{path.stem}.verbose.json"
+        target = args.output_dir / output_name(path.stem, fmt, every_format=args.format == "all")
         target.write_text(body, encoding="utf-8")
         written.append(target)
     return written
