@@ -236,8 +236,16 @@ def quantize(name: str, qtype: str, models_dir: Path | None = None) -> ModelConf
 
 
 def _engine_vad_candidates() -> list[Path]:
+    """The copy installed beside the native libraries (wheels), then the engine source's own."""
+    candidates = []
+    try:
+        from whisper_native._loader import library_dir
+
+        candidates.append(library_dir() / DEFAULT_VAD_MODEL)
+    except (ImportError, OSError):
+        pass
     roots = [os.environ.get("WHISPER_CPP_DIR"), _REPO_ROOT / "vendor" / "whisper.cpp"]
-    return [Path(root) / _VAD_ENGINE_FILE for root in roots if root]
+    return candidates + [Path(root) / _VAD_ENGINE_FILE for root in roots if root]
 
 
 def ensure_vad_model(models_dir: Path | None = None, *, progress: bool = False) -> Path:
