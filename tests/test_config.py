@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from localwhisper.config import (
+from localwhisper.errors import ModelConfigError, ModelNotFound
+from localwhisper.models.config import (
     DEFAULT_VAD_MODEL,
     ModelConfig,
     UrlSource,
@@ -18,7 +19,6 @@ from localwhisper.config import (
     read_model_config_file,
     write_model_config,
 )
-from localwhisper.errors import ModelConfigError, ModelNotFound
 from localwhisper.types import TranscribeOptions, VadOptions
 
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -153,7 +153,7 @@ def test_unknown_keys_kept_and_warned_once(tmp_path: Path, caplog: pytest.LogCap
           model: m.bin
           temperature: 0.2
         """)
-    with caplog.at_level(logging.WARNING, logger="localwhisper.config"):
+    with caplog.at_level(logging.WARNING, logger="localwhisper.models.config"):
         config = load_model_configs(tmp_path).get_config("m")
         load_model_configs(tmp_path)
     assert config.extra_keys == {"f16": True, "context_size": 1024, "parameters.temperature": 0.2}
@@ -167,7 +167,7 @@ def test_unknown_keys_kept_and_warned_once(tmp_path: Path, caplog: pytest.LogCap
 def test_other_backend_is_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     write(tmp_path, "llm.yaml", "name: gpt\nbackend: llama-cpp\nparameters: {model: x.gguf}\n")
     write(tmp_path, "m.yaml", "name: m\nparameters: {model: m.bin}\n")
-    with caplog.at_level(logging.WARNING, logger="localwhisper.config"):
+    with caplog.at_level(logging.WARNING, logger="localwhisper.models.config"):
         catalog = load_model_configs(tmp_path)
     assert list(catalog) == ["m"]
     assert any("llama-cpp" in r.getMessage() for r in caplog.records)
@@ -228,7 +228,7 @@ def test_broken_yaml_does_not_stop_the_others(tmp_path: Path, caplog: pytest.Log
     write(tmp_path, "wrong.yaml", "name: wrong\nparameters: {model: x.bin}\nthreads: many\n")
     write(tmp_path, "good.yaml", "name: good\nparameters: {model: good.bin}\n")
     (tmp_path / "notes.txt").write_text("name: ignored")
-    with caplog.at_level(logging.ERROR, logger="localwhisper.config"):
+    with caplog.at_level(logging.ERROR, logger="localwhisper.models.config"):
         catalog = load_model_configs(tmp_path)
     assert list(catalog) == ["good"]
     assert sorted(path.name for path, _ in catalog.errors) == ["broken.yaml", "empty.yml", "wrong.yaml"]

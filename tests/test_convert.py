@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from localwhisper.convert import Ct2ModelFile, convert_ct2_to_ggml, mel_filterbank, tensor_sources
 from localwhisper.errors import ModelAcquisitionError
-from localwhisper.ggml_file import (
+from localwhisper.models.convert import Ct2ModelFile, convert_ct2_to_ggml, mel_filterbank, tensor_sources
+from localwhisper.models.ggml_file import (
     GGML_TYPE_F16,
     GGML_TYPE_F32,
     GgmlTensorInfo,

@@ -22,7 +22,7 @@ choice = whisper_native.cpu_variant_choice()
 load_s = time.perf_counter() - started
 text = ""
 if len(sys.argv) > 2:
-    from localwhisper.registry import EngineSettings, ModelRegistry
+    from localwhisper.models.registry import EngineSettings, ModelRegistry
     registry = ModelRegistry(sys.argv[1], EngineSettings(n_states=1, n_threads=2))
     text = registry.get(sys.argv[2]).transcribe(sys.argv[3]).text
     registry.close()

@@ -79,7 +79,7 @@ def test_vad_on_silence_returns_no_text(tiny_en_model) -> None:
 
 
 def test_levelling_raises_only_quiet_passages() -> None:
-    from localwhisper.loudness import MAX_GAIN_DB, level_for_vad
+    from localwhisper.audio.loudness import MAX_GAIN_DB, level_for_vad
 
     rng = np.random.default_rng(3)
     quiet_tone = (np.sin(np.arange(16000 * 4) * 0.05) * 10 ** (-45 / 20)).astype(np.float32)
@@ -289,7 +289,7 @@ def test_chunked_long_form_agrees_with_one_pass(tiny_en_model, monkeypatch: pyte
 
 
 def test_chunk_bounds_cut_in_silence() -> None:
-    from localwhisper.timeline import chunk_bounds
+    from localwhisper.audio.timeline import chunk_bounds
 
     rng = np.random.default_rng(3)
     audio = (rng.standard_normal(16000 * 100) * 0.1).astype(np.float32)
@@ -309,7 +309,7 @@ def test_silence_gives_no_blank_audio_marker(tiny_en_model) -> None:
 def test_no_text_leaks_between_requests_on_a_reused_state(ggml_tiny_en: Path, long_flac: Path) -> None:
     """whisper.cpp keeps the last decoded text in the state; the next request must not see it."""
     from localwhisper.audio import decode_audio
-    from localwhisper.engine import Model
+    from localwhisper.transcribe.engine import Model
 
     audio = decode_audio(long_flac)
     clip, previous = audio[60 * 16000: 120 * 16000], audio[300 * 16000: 325 * 16000]

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from localwhisper import hub
 from localwhisper.cli import main
-from localwhisper.config import load_model_configs
 from localwhisper.errors import ModelAcquisitionError, ModelConfigError, ModelNotFound
-from localwhisper.hub.download import download_verified
+from localwhisper.models import hub
+from localwhisper.models.config import load_model_configs
+from localwhisper.models.hub.download import download_verified
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WHEEL_CACHE = Path(os.environ.get("LOCALWHISPER_CACHE_DIR") or REPO_ROOT / ".cache" / "downloads")

@@ -58,7 +58,7 @@ def test_stream_and_whole_decode_agree(tmp_path: Path) -> None:
 
 
 def test_pieces_cut_where_the_whole_input_would_be_cut() -> None:
-    from localwhisper.timeline import audio_pieces, chunk_bounds
+    from localwhisper.audio.timeline import audio_pieces, chunk_bounds
 
     rng = np.random.default_rng(2)
     audio = (rng.standard_normal(16000 * 130) * 0.1).astype(np.float32)
@@ -74,7 +74,7 @@ def test_pieces_cut_where_the_whole_input_would_be_cut() -> None:
 
 TRANSCRIBE_LONG = """
 import json, resource, sys
-from localwhisper.registry import EngineSettings, ModelRegistry
+from localwhisper.models.registry import EngineSettings, ModelRegistry
 registry = ModelRegistry(sys.argv[1], EngineSettings(n_states=1, n_threads=2))
 model = registry.get("tiny.en")
 model.transcribe(sys.argv[3])  # warm: first-call allocations are not what is measured
@@ -103,7 +103,7 @@ def test_an_hour_of_input_transcribes_in_bounded_memory(tmp_path: Path) -> None:
 
 REPEAT_REQUESTS = """
 import json, sys
-from localwhisper.registry import EngineSettings, ModelRegistry
+from localwhisper.models.registry import EngineSettings, ModelRegistry
 from localwhisper.resources import resident_bytes
 from localwhisper.server.memory import trim, tune_allocator
 tune_allocator()  # as the server does

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from localwhisper import hub
-from localwhisper.config import load_model_configs
 from localwhisper.errors import ModelAcquisitionError
-from localwhisper.ggml_file import GGML_TYPE_F16, GGML_TYPE_F32, iter_ggml_tensors, read_ggml_header
+from localwhisper.models import hub
+from localwhisper.models.config import load_model_configs
+from localwhisper.models.ggml_file import GGML_TYPE_F16, GGML_TYPE_F32, iter_ggml_tensors, read_ggml_header
 
 pytestmark = pytest.mark.native
 

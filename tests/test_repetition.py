@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localwhisper.repetition import compression_ratio, is_repetition_loop
+from localwhisper.transcribe.repetition import compression_ratio, is_repetition_loop
 
 LOOP = " Dial 5. To send this caller to the torture menus."
 

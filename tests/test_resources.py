@@ -40,7 +40,7 @@ def test_unlimited_cgroups_and_v1(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_the_pool_plans_threads_from_the_quota(monkeypatch: pytest.MonkeyPatch) -> None:
-    from localwhisper import pool
+    from localwhisper.transcribe import pool
 
     monkeypatch.setattr(pool, "available_cores", lambda: 4)
     states, threads = pool.plan_parallelism(None, None)

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from localwhisper import hub
-from localwhisper.config import UrlSource, default_models_dir
 from localwhisper.errors import LocalWhisperError
-from localwhisper.hub.sources import builtin_sources
+from localwhisper.models import hub
+from localwhisper.models.config import UrlSource, default_models_dir
+from localwhisper.models.hub.sources import builtin_sources
 
 Handler = Callable[[argparse.Namespace], int]
 _MODEL_TYPES = {4: "tiny", 6: "base", 12: "small", 24: "medium", 32: "large"}

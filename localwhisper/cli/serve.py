@@ -38,7 +38,7 @@ def configure_logging(level: str) -> None:
 
 def ensure_models(settings: ServerSettings) -> None:
     """Fetch the default models when the hub offers it (skipped with ``--no-ensure-models``)."""
-    from localwhisper import hub
+    from localwhisper.models import hub
 
     ensure = getattr(hub, "ensure_default_models", None)
     if ensure is None or not settings.ensure_models:

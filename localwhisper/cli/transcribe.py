@@ -59,8 +59,8 @@ class ProgressBar:
 
 
 def _load_model(args: argparse.Namespace) -> Any:
-    from localwhisper.engine import Model
-    from localwhisper.registry import EngineSettings, ModelRegistry
+    from localwhisper.models.registry import EngineSettings, ModelRegistry
+    from localwhisper.transcribe.engine import Model
 
     candidate = Path(args.model)
     if candidate.suffix == ".bin" and candidate.is_file():

@@ -21,7 +21,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from localwhisper.audio import AudioLimits
-from localwhisper.registry import EngineSettings, ModelRegistry
+from localwhisper.models.registry import EngineSettings, ModelRegistry
 
 from . import routes_audio, routes_models, routes_ops
 from .errors import EXCEPTION_HANDLERS

@@ -32,8 +32,8 @@ from .memory import MemoryBudget, request_estimate, trim
 from .metrics import Metrics
 
 if TYPE_CHECKING:
-    from localwhisper.engine import AbortHandle, Model
-    from localwhisper.registry import ModelRegistry
+    from localwhisper.models.registry import ModelRegistry
+    from localwhisper.transcribe.engine import AbortHandle, Model
 
 logger = logging.getLogger(__name__)
 MIN_THREADS = 64
@@ -75,7 +75,7 @@ class JobRunner:
                          receive: Receive | None = None,
                          on_segment: Callable[[Segment], None] | None = None) -> Transcription:
         """Transcribe in a worker thread; ``receive`` (body already read) is watched for a disconnect."""
-        from localwhisper.engine import AbortHandle
+        from localwhisper.transcribe.engine import AbortHandle
 
         abort = AbortHandle()
         outcome = _Outcome()

@@ -21,9 +21,9 @@ import functools
 import logging
 import threading
 
+from localwhisper.audio.timeline import CHUNK_SECONDS, CUT_SEARCH_SECONDS, SAMPLE_RATE
 from localwhisper.errors import ServerBusy
 from localwhisper.resources import cgroup_memory_limit, physical_memory, resident_bytes
-from localwhisper.timeline import CHUNK_SECONDS, CUT_SEARCH_SECONDS, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 MIB = 1 << 20

@@ -29,7 +29,7 @@ from prometheus_client.registry import Collector
 from localwhisper.types import Transcription
 
 if TYPE_CHECKING:
-    from localwhisper.engine import Model
+    from localwhisper.transcribe.engine import Model
 
 RTF_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from localwhisper.config import ModelConfig
+from localwhisper.models.config import ModelConfig
 
 from .services import Services, services_of
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
-from localwhisper.registry import ModelRegistry
+from localwhisper.models.registry import ModelRegistry
 
 from .jobs import JobRunner
 from .metrics import Metrics

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localwhisper.config import MODELS_DIR_ENV, default_models_dir
+from localwhisper.models.config import MODELS_DIR_ENV, default_models_dir
 
 from .memory import parse_memory
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 
-from localwhisper.config import DEFAULT_VAD_MODEL, ModelSource, UrlSource, WheelSource
+from localwhisper.models.config import DEFAULT_VAD_MODEL, ModelSource, UrlSource, WheelSource
 
 HF_ENDPOINT_ENV = "LOCALWHISPER_HF_ENDPOINT"
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"

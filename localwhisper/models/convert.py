@@ -4,7 +4,7 @@ Input: a directory with ``model.bin`` (CTranslate2 binary format, version 4–6)
 ``vocabulary.json``, ``vocabulary.txt`` or ``tokenizer.json``. Weights may be float32,
 float16, bfloat16, or int8/int16 with a ``<name>_scale`` variable (dequantised here).
 
-Output: the ggml layout whisper.cpp loads (see :mod:`localwhisper.ggml_file`): magic,
+Output: the ggml layout whisper.cpp loads (see :mod:`localwhisper.models.ggml_file`): magic,
 11 hparams, the Slaney-normalised mel filterbank, the byte-level BPE vocabulary as raw
 bytes (ids 0..50256; whisper.cpp synthesises the special tokens), then the tensors in
 the order of OpenAI's ``state_dict``. ``f16`` output keeps 1-D tensors, conv biases and
@@ -26,7 +26,7 @@ from typing import BinaryIO, Literal
 import numpy as np
 
 from localwhisper.errors import ModelAcquisitionError, ModelLoadError
-from localwhisper.ggml_file import (
+from localwhisper.models.ggml_file import (
     GGML_MAGIC,
     GGML_TYPE_F16,
     GGML_TYPE_F32,

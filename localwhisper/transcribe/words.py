@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from localwhisper.types import Word
 from whisper_native import RawToken
-
-from .types import Word
 
 
 def _word_groups(tokens: Sequence[RawToken]) -> list[list[RawToken]]:

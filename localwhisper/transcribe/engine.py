@@ -18,11 +18,27 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from localwhisper import languages
+from localwhisper.audio import AudioLimits, AudioSource, stream_audio
+from localwhisper.audio.loudness import level_for_vad
+from localwhisper.audio.timeline import CHUNK_SECONDS, CUT_SEARCH_SECONDS, SAMPLE_RATE, Timeline, audio_pieces
+from localwhisper.errors import InvalidValue, ModelLoadError, NativeLibraryError, TranscriptionAborted
+from localwhisper.transcribe.chunk_decoder import (
+    MIN_SAMPLES,
+    AbortHandle,
+    ChunkDecoder,
+    ProgressCallback,
+    SegmentCallback,
+)
+from localwhisper.transcribe.decoding import effective_prompt
+from localwhisper.transcribe.pool import PoolStats, StatePool, plan_parallelism
+from localwhisper.transcribe.streaming import TranscriptionStream
+from localwhisper.types import Segment, TranscribeOptions, Transcription, TranscriptionInfo
 from whisper_native import (
     Aborted,
     ContextOptions,
@@ -34,25 +50,6 @@ from whisper_native import (
     WhisperState,
     detect_language,
 )
-
-from . import languages
-from .audio import AudioLimits, AudioSource, stream_audio
-from .chunk_decoder import (
-    MIN_SAMPLES,
-    AbortHandle,
-    ChunkDecoder,
-    ProgressCallback,
-    SegmentCallback,
-)
-from .decoding import effective_prompt
-from .errors import InvalidValue, ModelLoadError, NativeLibraryError, TranscriptionAborted
-from .loudness import level_for_vad
-from .pool import PoolStats, StatePool, plan_parallelism
-from .timeline import CHUNK_SECONDS, CUT_SEARCH_SECONDS, SAMPLE_RATE, Timeline, audio_pieces
-from .types import Segment, TranscribeOptions, Transcription, TranscriptionInfo
-
-if TYPE_CHECKING:
-    from .streaming import TranscriptionStream
 
 DETECT_WINDOW_SAMPLES = SAMPLE_RATE * 30
 STREAM_BLOCK_SAMPLES = SAMPLE_RATE * 30  # decoded audio is handed over in blocks of this size
@@ -182,8 +179,6 @@ class Model:
     def stream(self, audio: AudioSource, options: TranscribeOptions | None = None, **overrides: Any
                ) -> TranscriptionStream:
         """Iterate segments as they are decoded; ``.result`` holds the Transcription afterwards."""
-        from .streaming import TranscriptionStream
-
         return TranscriptionStream(self, audio, options, overrides)
 
     def detect_language(self, audio: AudioSource) -> tuple[str, float, list[tuple[str, float]]]:

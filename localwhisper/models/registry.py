@@ -14,12 +14,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from localwhisper.audio import AudioLimits
+from localwhisper.errors import ModelNotFound
+from localwhisper.models.config import ModelCatalog, ModelConfig, default_models_dir, load_model_configs
+from localwhisper.transcribe.engine import Model
 from whisper_native import ContextOptions
-
-from .audio import AudioLimits
-from .config import ModelCatalog, ModelConfig, default_models_dir, load_model_configs
-from .engine import Model
-from .errors import ModelNotFound
 
 logger = logging.getLogger(__name__)
 

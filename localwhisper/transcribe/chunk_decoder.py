@@ -18,6 +18,11 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from localwhisper.audio.timeline import SAMPLE_RATE, Timeline
+from localwhisper.transcribe.decoding import build_full_params, effective_prompt
+from localwhisper.transcribe.repetition import MAX_RESTARTS_PER_CHUNK, compression_ratio, is_repetition_loop
+from localwhisper.transcribe.words import words_from_tokens
+from localwhisper.types import Segment, TokenLogprob, TranscribeOptions
 from whisper_native import (
     Aborted,
     AbortFlag,
@@ -27,12 +32,6 @@ from whisper_native import (
     read_segments,
     run_full,
 )
-
-from .decoding import build_full_params, effective_prompt
-from .repetition import MAX_RESTARTS_PER_CHUNK, compression_ratio, is_repetition_loop
-from .timeline import SAMPLE_RATE, Timeline
-from .types import Segment, TokenLogprob, TranscribeOptions
-from .words import words_from_tokens
 
 log = logging.getLogger(__name__)
 

@@ -20,36 +20,24 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import os
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import BinaryIO
 
 import av
 import av.logging
 import numpy as np
 
-from localwhisper.errors import AudioTooLong, FileTooLarge, InvalidAudio
-
-SAMPLE_RATE = 16_000
-MIN_INPUT_RATE = 1_000  # Hz; below this a header is nonsense, and 1 Hz expands 16000-fold
-MAX_INPUT_RATE = 768_000  # Hz; the highest rate real PCM uses
-MAX_CHANNELS = 64  # libswresample's limit
+from localwhisper.audio.limits import DEFAULT_LIMITS, SAMPLE_RATE, AudioLimits, format_bytes, too_long
+from localwhisper.audio.resample import MAX_CHANNELS, FrameConverter, SampleBuffer
+from localwhisper.errors import FileTooLarge, InvalidAudio
 
 AudioSource = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO | np.ndarray
 
 _ARRAY_SCALE = {np.dtype(np.int16): 2.0**-15, np.dtype(np.int32): 2.0**-31,
                 np.dtype(np.float32): None, np.dtype(np.float64): None}
-# Sample formats whose conversion to float32 we reproduce exactly: (dtype, scale).
-_DIRECT_FORMATS: dict[str, tuple[type[np.generic], float | None]] = {
-    "s16": (np.int16, 2.0**-15), "s16p": (np.int16, 2.0**-15),
-    "s32": (np.int32, 2.0**-31), "s32p": (np.int32, 2.0**-31),
-    "flt": (np.float32, None), "fltp": (np.float32, None),
-    "dbl": (np.float64, None), "dblp": (np.float64, None),
-}
 # A protocol name that matches nothing: nested opens by demuxers are refused.
 _OPEN_OPTIONS = {"protocol_whitelist": "none"}
 _IO_BUFFER = 1 << 18
@@ -62,29 +50,7 @@ if av.logging.get_level() is None:  # nobody asked for libav logs: keep stderr c
     av.logging.set_level(None)
 
 
-@dataclass(frozen=True)
-class AudioLimits:
-    """Bounds on what :func:`decode_audio` accepts.
-
-    ``max_duration_s`` caps the decoded audio (3 h ≈ 691 MB of float32 samples);
-    ``max_input_bytes`` optionally caps the encoded input size (``None``: no cap).
-    """
-
-    max_duration_s: float = 3 * 3600.0
-    max_input_bytes: int | None = None
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.max_duration_s) and self.max_duration_s > 0):
-            raise ValueError(f"max_duration_s must be a positive number, not {self.max_duration_s!r}")
-        if self.max_input_bytes is not None and self.max_input_bytes <= 0:
-            raise ValueError(f"max_input_bytes must be positive or None, not {self.max_input_bytes!r}")
-
-    @property
-    def max_decoded_samples(self) -> int:
-        return int(self.max_duration_s * SAMPLE_RATE)
-
-
-def decode_audio(source: AudioSource, *, limits: AudioLimits = AudioLimits()) -> np.ndarray:
+def decode_audio(source: AudioSource, *, limits: AudioLimits = DEFAULT_LIMITS) -> np.ndarray:
     """Return ``source`` as a non-empty, C-contiguous float32 mono 16 kHz array.
 
     ``source`` may be a path (``str`` or ``os.PathLike``), encoded bytes
@@ -100,7 +66,7 @@ def decode_audio(source: AudioSource, *, limits: AudioLimits = AudioLimits()) ->
     return next(stream_audio(source, limits=limits, block_samples=None))
 
 
-def stream_audio(source: AudioSource, *, limits: AudioLimits = AudioLimits(),
+def stream_audio(source: AudioSource, *, limits: AudioLimits = DEFAULT_LIMITS,
                  block_samples: int | None = 30 * SAMPLE_RATE,
                  header: dict[str, int] | None = None) -> Iterator[np.ndarray]:
     """Yield ``source`` as consecutive float32 mono 16 kHz blocks while it is decoded.
@@ -189,7 +155,7 @@ def _check_size(size: int, limits: AudioLimits) -> None:
         raise InvalidAudio("The audio file is empty.", param="file")
     cap = limits.max_input_bytes
     if cap is not None and size > cap:
-        raise FileTooLarge(f"The audio file is larger than the {_format_bytes(cap)} limit.", param="file")
+        raise FileTooLarge(f"The audio file is larger than the {format_bytes(cap)} limit.", param="file")
 
 
 def _from_array(array: np.ndarray, limits: AudioLimits) -> np.ndarray:
@@ -208,7 +174,7 @@ def _from_array(array: np.ndarray, limits: AudioLimits) -> np.ndarray:
         raise InvalidAudio("The sample array contains no audio samples.", param="file")
     n_samples = array.shape[1 - channel_axis] if array.ndim == 2 else array.size
     if n_samples > limits.max_decoded_samples:
-        raise _too_long(limits)
+        raise too_long(limits)
     scale = _ARRAY_SCALE[array.dtype]
     with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values are caught below
         samples = array.astype(np.float32, copy=False)
@@ -260,8 +226,8 @@ def _decode_container(container: av.container.InputContainer, limits: AudioLimit
         raise InvalidAudio("The audio stream uses a codec that cannot be decoded.", param="file")
     header["expected_samples"] = announced = _announced_samples(container, stream)
     capacity = min(announced, _MAX_INITIAL_SAMPLES)  # the first allocation only
-    buffer = _SampleBuffer(capacity if block_samples is None else min(capacity, block_samples), limits)
-    converter: _Converter | None = None
+    buffer = SampleBuffer(capacity if block_samples is None else min(capacity, block_samples), limits)
+    converter: FrameConverter | None = None
     packets = _Packets(container, stream)
     failures: list[av.FFmpegError] = []
     for packet in packets:
@@ -276,7 +242,7 @@ def _decode_container(container: av.container.InputContainer, limits: AudioLimit
             if converter is None or not converter.accepts(frame):
                 if converter is not None:
                     converter.flush(buffer)
-                converter = _Converter(frame)
+                converter = FrameConverter(frame)
             converter.convert(frame, buffer)
             while block_samples is not None and buffer.size >= block_samples:
                 yield buffer.take(block_samples)
@@ -330,109 +296,7 @@ def _announced_samples(container: av.container.InputContainer, stream: av.audio.
     return int(seconds * SAMPLE_RATE * 1.01) + SAMPLE_RATE
 
 
-class _Converter:
-    """Frames of one (format, layout, rate) → float32 mono 16 kHz samples in a buffer.
-
-    A new converter is made whenever the decoded frames change shape (chained
-    Ogg, mid-stream rate switches), after the previous one is flushed.
-    """
-
-    def __init__(self, frame: av.AudioFrame) -> None:
-        rate, channels = frame.sample_rate, frame.layout.nb_channels
-        if not MIN_INPUT_RATE <= rate <= MAX_INPUT_RATE:
-            raise InvalidAudio(f"The audio stream has an unsupported sample rate ({rate} Hz); "
-                               f"supported: {MIN_INPUT_RATE}–{MAX_INPUT_RATE} Hz.", param="file")
-        if not 1 <= channels <= MAX_CHANNELS:
-            raise InvalidAudio(f"The audio stream has an unsupported channel count ({channels}).",
-                               param="file")
-        self._key = (frame.format.name, frame.layout.name, rate)
-        is_target_rate_mono = rate == SAMPLE_RATE and channels == 1
-        self._direct = _DIRECT_FORMATS.get(frame.format.name) if is_target_rate_mono else None
-        self._resampler = None if self._direct else av.AudioResampler(
-            format="flt", layout="mono", rate=SAMPLE_RATE)
-
-    def accepts(self, frame: av.AudioFrame) -> bool:
-        return (frame.format.name, frame.layout.name, frame.sample_rate) == self._key
-
-    def convert(self, frame: av.AudioFrame, buffer: _SampleBuffer) -> None:
-        if self._direct is not None:
-            # Already 16 kHz mono: only the sample format changes, with libswresample's
-            # arithmetic (int → float32, times 2^-15 or 2^-31), so the result is identical.
-            dtype, scale = self._direct
-            buffer.append(np.frombuffer(frame.planes[0], dtype, count=frame.samples), scale)
-        else:
-            self._drain(self._resampler.resample(frame), buffer)
-
-    def flush(self, buffer: _SampleBuffer) -> None:
-        if self._resampler is not None:
-            self._drain(self._resampler.resample(None), buffer)
-
-    @staticmethod
-    def _drain(frames: list[av.AudioFrame], buffer: _SampleBuffer) -> None:
-        for out in frames:  # packed float32 mono
-            buffer.append(np.frombuffer(out.planes[0], np.float32, count=out.samples))
-
-
-class _SampleBuffer:
-    """A growable float32 buffer; the samples it ever held may not exceed the limit."""
-
-    def __init__(self, capacity: int, limits: AudioLimits) -> None:
-        self._limits = limits
-        self._max = limits.max_decoded_samples
-        self._data = np.empty(max(1, min(capacity, self._max)), dtype=np.float32)
-        self.size = 0  # samples held now
-        self.total = 0  # samples appended since the start, taken ones included
-
-    def append(self, chunk: np.ndarray, scale: float | None = None) -> None:
-        """Store ``chunk`` cast to float32 and, when given, multiplied by ``scale`` in float32."""
-        end = self.size + chunk.size
-        if self.total + chunk.size > self._max:
-            raise _too_long(self._limits)
-        self.total += chunk.size
-        if end > self._data.size:  # realloc in place: no copy for large (mmap'd) buffers
-            self._data.resize(min(self._max, max(end, self._data.size * 3 // 2)), refcheck=False)
-        view = self._data[self.size:end]
-        if scale is None:
-            view[:] = chunk
-        else:  # cast to float32 first, then multiply in float32: libswresample's order
-            np.multiply(chunk, np.float32(scale), out=view, dtype=np.float32, casting="unsafe")
-        self.size = end
-
-    def take(self, count: int) -> np.ndarray:
-        """The first ``count`` samples as a new array; the rest moves to the front."""
-        block = self._data[:count].copy()
-        rest = self.size - count
-        self._data[:rest] = self._data[count:self.size]
-        self.size = rest
-        return block
-
-    def finish(self) -> np.ndarray:
-        self._data.resize(self.size, refcheck=False)
-        return self._data
-
-
-# --- messages -----------------------------------------------------------------
-
-def _too_long(limits: AudioLimits) -> AudioTooLong:
-    return AudioTooLong(f"The audio is longer than the maximum of {_format_duration(limits.max_duration_s)}.",
-                        param="file")
-
-
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, av.FFmpegError) and exc.strerror:
         return str(exc.strerror)
     return str(exc) or type(exc).__name__
-
-
-def _format_duration(seconds: float) -> str:
-    whole = int(seconds)
-    if whole != seconds or whole < 60:
-        return f"{seconds:g} s"
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{secs} s" if secs else ""]
-    return " ".join(p for p in parts if p)
-
-
-def _format_bytes(size: int) -> str:
-    return f"{size / 1e6:,.6g} MB" if size >= 1_000_000 else f"{size:,} bytes"
