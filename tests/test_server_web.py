@@ -17,7 +17,8 @@ pytestmark = pytest.mark.server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--autoplay-policy=no-user-gesture-required"]
 JFK_PHRASE = "ask not what your country can do for you"
 
 
@@ -86,3 +87,51 @@ def test_page_shows_non_streamed_formats_and_errors(page: Page) -> None:
     page.click("#submit")
     wait_for_status(page, "Error")
     assert "audio" in page.text_content("#status").lower()
+
+
+def highlighted(page: Page) -> list[int]:
+    return page.locator("#segments li").evaluate_all(
+        "items => items.flatMap((item, i) => item.classList.contains('current') ? [i] : [])")
+
+
+def test_file_view_segments_seek_the_player_and_follow_playback(page: Page) -> None:
+    page.wait_for_selector("#model option[value='tiny.en']", state="attached")
+    page.select_option("#model", "tiny.en")
+    page.select_option("#format", "verbose_json")
+    page.set_input_files("#file", str(JFK_WAV))
+    page.click("#submit")
+    wait_for_status(page, "done")
+    assert JFK_PHRASE in plain_words(page.text_content("#transcript"))
+    segments = page.locator("#segments li[data-start]")
+    starts_ms = [int(v) for v in segments.evaluate_all("items => items.map((item) => item.dataset.start)")]
+    assert len(starts_ms) >= 2 and starts_ms[0] == 0 and starts_ms == sorted(set(starts_ms))
+    assert page.is_visible("#download-srt") and page.is_visible("#player")
+    page.wait_for_function("document.getElementById('player').readyState >= 1")  # metadata: seekable
+    second = starts_ms[1] / 1000
+
+    segments.nth(1).click()
+    played = page.evaluate("document.getElementById('player').currentTime")
+    assert second - 0.05 <= played < second + 1.0  # it seeks there, then plays on
+    assert highlighted(page) == [1]
+
+    # playback carries the highlight over: start inside segment 0, just before segment 1
+    page.evaluate("(t) => { const p = document.getElementById('player'); p.currentTime = t; p.play(); }",
+                  second - 0.4)
+    page.wait_for_function("document.querySelector('#segments li.current') === "
+                           "document.querySelectorAll('#segments li')[0]", timeout=5_000)
+    page.wait_for_function("document.querySelector('#segments li.current') === "
+                           "document.querySelectorAll('#segments li')[1]", timeout=5_000)
+    assert page.evaluate("document.getElementById('player').currentTime") >= second
+    assert highlighted(page) == [1]
+
+
+def test_static_scripts_are_served_and_nothing_else(server: RunningServer) -> None:
+    import httpx
+
+    for name, needle in [("page.js", "LiveTranscription"), ("live.js", "input_audio_buffer.append"),
+                         ("pcm16-worklet.js", "registerProcessor")]:
+        response = httpx.get(f"{server.url}/static/{name}", timeout=10)
+        assert response.status_code == 200 and needle in response.text
+        assert response.headers["content-type"].startswith("text/javascript")
+    missing = httpx.get(f"{server.url}/static/..%2Fapp.py", timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"

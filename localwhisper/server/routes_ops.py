@@ -1,4 +1,5 @@
-"""Operations and the web page: ``GET /health``, ``GET /ready``, ``GET /metrics``, ``GET /``.
+"""Operations and the web page: ``GET /health``, ``GET /ready``, ``GET /metrics``, ``GET /``
+and its scripts under ``GET /static/``.
 
 ``/health`` is liveness (200 while the process serves). ``/ready`` is 200 once at least
 one model is loaded (preload one with ``--preload`` for orchestrators), else 503.
@@ -11,6 +12,8 @@ from importlib import resources
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+
+from localwhisper.errors import NotFound
 
 from .services import services_of
 
@@ -32,17 +35,31 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=media_type)
 
 
-def _page() -> str:
-    return resources.files(__package__).joinpath("static/index.html").read_text(encoding="utf-8")
+# the page's scripts (the audio worklet among them): a fixed list, never a path from the request
+STATIC_FILES = {"page.js": "text/javascript", "live.js": "text/javascript",
+                "pcm16-worklet.js": "text/javascript"}
+
+
+def _static(name: str) -> str:
+    return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
 
 
 async def index(request: Request) -> HTMLResponse:
-    return HTMLResponse(_page(), headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(_static("index.html"), headers={"Cache-Control": "no-cache"})
 
 
-OPEN_PATHS = ("/", "/health", "/ready")
+async def static_file(request: Request) -> Response:
+    name = request.path_params["name"]
+    media_type = STATIC_FILES.get(name)
+    if media_type is None:
+        raise NotFound(f"No static file {name!r}.")
+    return Response(_static(name), media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+
+OPEN_PATHS = ("/", "/health", "/ready", *(f"/static/{name}" for name in STATIC_FILES))
 ROUTES = [
     Route("/", index, methods=["GET"]),
+    Route("/static/{name}", static_file, methods=["GET"]),
     Route("/health", health, methods=["GET"]),
     Route("/ready", ready, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
