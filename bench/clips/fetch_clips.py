@@ -241,6 +241,12 @@ def _entry(clip: Clip, members: dict[str, dict[str, bytes]], cache: Path) -> dic
     }
 
 
+def load_clips(cache: Path = CACHE) -> list[dict[str, Any]]:
+    """The manifest's clips with ``path`` made absolute (built first when needed), for a benchmark."""
+    clips = build(cache)["clips"]
+    return [{**clip, "path": str(cache / clip["path"])} for clip in clips]
+
+
 def summary(manifest: dict[str, Any], where: Path) -> str:
     per_lang: dict[str, list[int]] = defaultdict(list)
     for clip in manifest["clips"]:
