@@ -52,6 +52,23 @@ class InvalidValue(InvalidRequest):
     code = "invalid_value"
 
 
+class InvalidEvent(InvalidRequest):
+    """A realtime client event that cannot be applied; the session answers it and goes on.
+
+    ``code`` names the fault (``invalid_json``, ``unsupported_event``, ...), which varies
+    per event where the other errors' codes are fixed per class.
+    """
+
+    def __init__(self, message: str, *, code: str = "invalid_event", param: str | None = None) -> None:
+        super().__init__(message, param=param)
+        self.event_code = code
+
+    def to_openai(self) -> dict[str, Any]:
+        payload = super().to_openai()
+        payload["error"]["code"] = self.event_code
+        return payload
+
+
 class AuthenticationFailed(LocalWhisperError):
     http_status = 401
     error_type = "invalid_request_error"

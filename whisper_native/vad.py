@@ -84,6 +84,28 @@ class VadModel:
                 C.whisper_vad_free_segments(segments)
         return spans
 
+    def frame_probabilities(self, samples: npt.ArrayLike, *, reset: bool = False) -> npt.NDArray[np.float32]:
+        """Silero's speech probability per 512-sample frame (32 ms at 16 kHz) of ``samples``.
+
+        The recurrent state carries over from the previous call unless ``reset``, so a stream
+        fed in whole frames gets the probabilities one call over all of it would; a partial
+        last frame is zero-padded (feed whole frames to keep the stream exact).
+        """
+        audio = as_samples(samples)
+        if len(audio) == 0:
+            return np.zeros(0, dtype=np.float32)
+        pointer = audio.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        with self._lock:
+            if self._pointer is None:
+                raise HandleClosed("VadModel is closed")
+            if reset:
+                C.whisper_vad_reset_state(self._pointer)
+            if not C.whisper_vad_detect_speech_no_reset(self._pointer, pointer, len(audio)):
+                raise WhisperNativeError("whisper_vad_detect_speech_no_reset failed")
+            count = C.whisper_vad_n_probs(self._pointer)
+            probs = np.ctypeslib.as_array(C.whisper_vad_probs(self._pointer), shape=(count,))
+            return np.array(probs, dtype=np.float32)
+
     def close(self) -> None:
         with self._lock:
             pointer, self._pointer = self._pointer, None

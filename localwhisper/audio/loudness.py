@@ -55,3 +55,36 @@ def level_for_vad(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         gain = np.interp(np.arange(start, end), centres, frame_gain).astype(np.float32)
         np.clip(samples[start:end] * gain, -1.0, 1.0, out=levelled[start:end])
     return levelled
+
+
+class StreamLeveller:
+    """:func:`level_for_vad` for a live stream: the gain looks back, never ahead.
+
+    Each 100 ms frame is raised to bring the loudest frame of the last 2 s (itself
+    included) to the target, with the same cap and floor; the gain moves linearly across
+    a frame from the previous frame's value. Output lags input by under one frame and is
+    the same however the input is cut.
+    """
+
+    def __init__(self) -> None:
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._recent_db: list[float] = []
+        self._gain = 1.0
+
+    def push(self, samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        audio = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
+        n_frames = len(audio) // FRAME_SAMPLES
+        self._pending = audio[n_frames * FRAME_SAMPLES:].copy()
+        out = np.empty(n_frames * FRAME_SAMPLES, dtype=np.float32)
+        ramp = np.arange(1, FRAME_SAMPLES + 1, dtype=np.float64) / FRAME_SAMPLES
+        for index in range(n_frames):
+            frame = audio[index * FRAME_SAMPLES:(index + 1) * FRAME_SAMPLES]
+            power = float(np.mean(np.square(frame, dtype=np.float64)))
+            self._recent_db = [*self._recent_db[-2 * NEIGHBOURHOOD_FRAMES:], 10.0 * np.log10(power + 1e-12)]
+            peak_db = max(self._recent_db)
+            gain_db = 0.0 if peak_db < FLOOR_DBFS else min(max(TARGET_PEAK_DBFS - peak_db, 0.0), MAX_GAIN_DB)
+            gain = 10.0 ** (gain_db / 20.0)
+            curve = (self._gain + (gain - self._gain) * ramp).astype(np.float32)
+            np.clip(frame * curve, -1.0, 1.0, out=out[index * FRAME_SAMPLES:(index + 1) * FRAME_SAMPLES])
+            self._gain = gain
+        return out

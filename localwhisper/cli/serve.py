@@ -21,6 +21,8 @@ from localwhisper.server.settings import ServerSettings, add_arguments
 
 logger = logging.getLogger("localwhisper.server")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# a realtime append may carry 15 MiB of audio, 20 MiB once base64-encoded (uvicorn's default: 16 MiB)
+WS_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 
 def configure_logging(level: str) -> None:
@@ -65,7 +67,8 @@ def serve(settings: ServerSettings) -> int:
         app, host=settings.host, port=settings.port, log_config=None, log_level=settings.log_level,
         access_log=False,  # our middleware writes one structured line per request
         timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_s), lifespan="on",
-        server_header=False)
+        server_header=False,
+        ws_max_size=WS_MAX_MESSAGE_BYTES)
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else 1

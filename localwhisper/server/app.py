@@ -23,7 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from localwhisper.audio import AudioLimits
 from localwhisper.models.registry import EngineSettings, ModelRegistry
 
-from . import routes_audio, routes_models, routes_ops
+from . import realtime, routes_audio, routes_models, routes_ops
 from .errors import EXCEPTION_HANDLERS
 from .jobs import JobRunner
 from .memory import MemoryBudget, resolve_budget
@@ -63,10 +63,11 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
     if keys:
         middleware.append(Middleware(ApiKeyMiddleware, keys=keys, open_paths=routes_ops.OPEN_PATHS))
     app = Starlette(
-        routes=[*routes_ops.ROUTES, *routes_models.ROUTES, *routes_audio.ROUTES],
+        routes=[*routes_ops.ROUTES, *routes_models.ROUTES, *routes_audio.ROUTES, *realtime.ROUTES],
         middleware=middleware, exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=partial(_lifespan, services))
     app.state.services = services
+    app.state.realtime = realtime.realtime_counters(services.metrics.registry)
     return app
 
 

@@ -27,6 +27,8 @@ from .errors import error_response
 from .metrics import Metrics
 
 REQUEST_ID_HEADER = "x-request-id"
+KEY_SUBPROTOCOL_PREFIX = "openai-insecure-api-key."  # how browsers send a key on a WebSocket
+POLICY_VIOLATION = 1008
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 request_id_var: ContextVar[str] = ContextVar("localwhisper_request_id", default="-")
 access_logger = logging.getLogger("localwhisper.access")
@@ -114,23 +116,43 @@ class RequestContextMiddleware:
 
 
 class ApiKeyMiddleware:
-    """``Authorization: Bearer <key>`` on every path but the open ones (and CORS preflights)."""
+    """``Authorization: Bearer <key>`` on every path but the open ones (and CORS preflights).
+
+    WebSocket handshakes are checked too; there a browser, which cannot set headers, may
+    offer the key as the subprotocol ``openai-insecure-api-key.<key>``. A refused handshake
+    gets an HTTP 401 (or, where the server cannot send one, a close with code 1008 before
+    accepting, which clients see as 403).
+    """
 
     def __init__(self, app: ASGIApp, keys: Iterable[str], open_paths: Iterable[str]) -> None:
         self.app = app
         self.keys = [key.encode() for key in keys]
         self.open_paths = frozenset(open_paths)
 
-    def _authorised(self, scope: Scope) -> bool:
+    def _given_key(self, scope: Scope) -> str | None:
         header = _header(scope, b"authorization") or ""
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        if scope["type"] == "websocket":
+            for protocol in scope.get("subprotocols") or ():
+                key = protocol[len(KEY_SUBPROTOCOL_PREFIX):]
+                if protocol.startswith(KEY_SUBPROTOCOL_PREFIX) and key:
+                    return str(key)
+        return None
+
+    def _authorised(self, scope: Scope) -> bool:
+        token = self._given_key(scope)
+        if token is None:
             return False
-        given = token.strip().encode()
+        given = token.encode()
         # compare against every key (no early exit) so timing does not tell which one matched
         return sum(hmac.compare_digest(given, key) for key in self.keys) > 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and self.keys and not self._authorised(scope):
+            await self._refuse_websocket(scope, receive, send)
+            return
         if (scope["type"] != "http" or not self.keys or scope["method"] == "OPTIONS"
                 or scope["path"] in self.open_paths or self._authorised(scope)):
             await self.app(scope, receive, send)
@@ -140,3 +162,18 @@ class ApiKeyMiddleware:
                    "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.")
         request_id = str(scope.get("state", {}).get("request_id", "-"))
         await error_response(AuthenticationFailed(message), request_id)(scope, receive, send)
+
+    async def _refuse_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()  # websocket.connect
+        if message["type"] != "websocket.connect":
+            return
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            await send({"type": "websocket.close", "code": POLICY_VIOLATION})
+            return
+        failure = AuthenticationFailed(
+            "You didn't provide a valid API key. Send 'Authorization: Bearer <key>' "
+            f"or the subprotocol '{KEY_SUBPROTOCOL_PREFIX}<key>'.")
+        body = json.dumps(failure.to_openai()).encode()
+        await send({"type": "websocket.http.response.start", "status": failure.http_status, "headers": [
+            (b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
+        await send({"type": "websocket.http.response.body", "body": body})

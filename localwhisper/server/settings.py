@@ -42,7 +42,19 @@ log_level                  ``LOCALWHISPER_LOG_LEVEL``           ``--log-level`` 
 - ``shutdown_timeout_s``: on SIGTERM/SIGINT, in-flight requests get this long to finish.
 - ``ensure_models``: ``serve`` first makes sure the default models (whisper-1, tiny.en, the VAD
   model) are present, downloading or converting them; ``0``/``false`` skips that.
+- ``/v1/realtime`` WebSocket sessions (table below): ``realtime_max_buffer_s`` caps the
+  uncommitted audio a session holds (an append beyond it is refused with an error event);
+  ``realtime_max_session_s`` ends a session after that long; ``realtime_idle_timeout_s`` ends
+  one that sent nothing for that long while none of its audio is being transcribed.
 - Booleans accept ``1/0``, ``true/false``, ``yes/no``, ``on/off``.
+
+=======================  ==========================================  ==============================  =====
+setting                  environment variable                        ``serve`` flag                  default
+=======================  ==========================================  ==============================  =====
+realtime_max_buffer_s    ``LOCALWHISPER_REALTIME_MAX_BUFFER_S``      ``--realtime-max-buffer-s``     60
+realtime_max_session_s   ``LOCALWHISPER_REALTIME_MAX_SESSION_S``     ``--realtime-max-session-s``    1800
+realtime_idle_timeout_s  ``LOCALWHISPER_REALTIME_IDLE_TIMEOUT_S``    ``--realtime-idle-timeout-s``   60
+=======================  ==========================================  ==============================  =====
 """
 
 from __future__ import annotations
@@ -87,6 +99,9 @@ class ServerSettings:
     shutdown_timeout_s: float = 30.0
     ensure_models: bool = True
     log_level: str = "info"
+    realtime_max_buffer_s: float = 60.0
+    realtime_max_session_s: float = 1800.0
+    realtime_idle_timeout_s: float = 60.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -100,6 +115,9 @@ class ServerSettings:
             (self.read_timeout_s > 0, "read_timeout_s must be > 0"),
             (self.request_timeout_s >= 0, "request_timeout_s must be >= 0"),
             (self.shutdown_timeout_s >= 0, "shutdown_timeout_s must be >= 0"),
+            (self.realtime_max_buffer_s >= 1, "realtime_max_buffer_s must be >= 1"),
+            (self.realtime_max_session_s > 0, "realtime_max_session_s must be > 0"),
+            (self.realtime_idle_timeout_s > 0, "realtime_idle_timeout_s must be > 0"),
             (self.log_level in LOG_LEVELS, f"log_level must be one of {', '.join(LOG_LEVELS)}"),
         ]
         for ok, message in checks:
@@ -200,6 +218,12 @@ SPECS: tuple[_Spec, ...] = (
     _Spec("shutdown_timeout_s", float, "--shutdown-timeout-s", "grace period for in-flight requests"),
     _Spec("ensure_models", _parse_bool, "--no-ensure-models", "do not fetch missing default models"),
     _Spec("log_level", _parse_level, "--log-level", "log level (default info)"),
+    _Spec("realtime_max_buffer_s", float, "--realtime-max-buffer-s",
+          "uncommitted audio a realtime session may hold, in seconds"),
+    _Spec("realtime_max_session_s", float, "--realtime-max-session-s",
+          "longest realtime session, in seconds"),
+    _Spec("realtime_idle_timeout_s", float, "--realtime-idle-timeout-s",
+          "close a realtime session idle this many seconds"),
 )
 
 

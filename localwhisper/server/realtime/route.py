@@ -1,0 +1,52 @@
+"""``/v1/realtime``: the WebSocket endpoint of realtime transcription sessions.
+
+``ws://HOST/v1/realtime?intent=transcription`` (``model=NAME`` may be added, or given
+alone: it sets the session's transcription model). Every session is a transcription
+session. API keys, when configured, are checked by the middleware before this runs
+(``Authorization: Bearer`` or the browser's ``openai-insecure-api-key.<key>``
+subprotocol). The ``realtime`` subprotocol is echoed when offered (browsers fail a
+handshake that ignores the subprotocols they offered); the key-bearing one never is.
+The beta dialect is chosen by the ``OpenAI-Beta: realtime=v1`` header or the
+``openai-beta.realtime-v1`` subprotocol (or later by a ``transcription_session.update``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from ..services import services_of
+from .hub import Counters
+from .session import RealtimeSession
+
+logger = logging.getLogger("localwhisper.realtime")
+BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
+ECHOED_SUBPROTOCOLS = ("realtime", BETA_SUBPROTOCOL)
+
+
+def chosen_subprotocol(offered: list[str]) -> str | None:
+    return next((name for name in ECHOED_SUBPROTOCOLS if name in offered), None)
+
+
+def is_beta(websocket: WebSocket, offered: list[str]) -> bool:
+    header = websocket.headers.get("openai-beta", "")
+    return "realtime=v1" in header.replace(" ", "").lower() or BETA_SUBPROTOCOL in offered
+
+
+async def realtime(websocket: WebSocket) -> None:
+    services = services_of(websocket)
+    counters: Counters = websocket.app.state.realtime
+    offered = list(websocket.scope.get("subprotocols") or [])
+    await websocket.accept(subprotocol=chosen_subprotocol(offered))
+    session = RealtimeSession(websocket, services, counters, beta=is_beta(websocket, offered),
+                              model=websocket.query_params.get("model"))
+    logger.info("realtime session %s opened (%s dialect)", session.id, "beta" if session.beta else "GA")
+    try:
+        await session.run()
+    finally:
+        logger.info("realtime session %s closed after %.1f s", session.id, session.age_s)
+
+
+ROUTES = [WebSocketRoute("/v1/realtime", realtime)]
