@@ -152,6 +152,12 @@ class ModelAcquisitionError(LocalWhisperError):
     code = "model_acquisition_error"
 
 
+class BatchError(LocalWhisperError):
+    """A batch cannot start or go on: its output folder is locked, its workers cannot start, Ray is absent."""
+
+    code = "batch_error"
+
+
 class NativeLibraryError(LocalWhisperError):
     """libwhisper could not be loaded or failed a call."""
 

@@ -27,6 +27,8 @@ from localwhisper.languages import to_name
 from localwhisper.types import Segment, Transcription, Word
 
 FORMATS = ("json", "text", "srt", "verbose_json", "vtt", "tsv", "lrc")
+# File extensions where they differ from the format name: `.txt` as whisper-cli and openai-whisper write.
+EXTENSIONS = {"text": "txt", "verbose_json": "json"}
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"  # what OpenAI sends for text, srt and vtt
 JSON_MEDIA_TYPE = "application/json"
 
@@ -68,6 +70,13 @@ def format_transcription(t: Transcription, fmt: str, **opts: Any) -> tuple[str, 
         return to_lrc(t), TEXT_MEDIA_TYPE
     raise InvalidRequest(f"Unsupported response_format {fmt!r}; use one of: {', '.join(FORMATS)}.",
                          param="response_format")
+
+
+def output_name(stem: str, fmt: str, *, every_format: bool = False) -> str:
+    """``jfk`` + ``text`` → ``jfk.txt``; with every format, verbose_json is ``jfk.verbose.json``."""
+    if fmt == "verbose_json" and every_format:
+        return f"{stem}.verbose.json"
+    return f"{stem}.{EXTENSIONS.get(fmt, fmt)}"
 
 
 # --- JSON ------------------------------------------------------------------------

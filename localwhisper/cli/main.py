@@ -1,6 +1,7 @@
 """``localwhisper`` command line: one sub-command module per area.
 
     localwhisper transcribe FILE... [-m MODEL] [-f FORMAT] [-o DIR] ...
+    localwhisper batch INPUT... -o OUT_DIR [-f srt,json] [--ray [ADDRESS]] ...
     localwhisper serve [--host H] [--port P] ...
     localwhisper models list|pull|import|quantize|rm|info|ensure-defaults
     localwhisper doctor [--json]
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from importlib import import_module
 
-SUBCOMMAND_MODULES = ("transcribe", "serve", "models", "doctor")
+SUBCOMMAND_MODULES = ("transcribe", "batch", "serve", "models", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,19 +14,25 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from localwhisper.errors import LocalWhisperError
-from localwhisper.formatters import FORMATS, format_transcription
+from localwhisper.formatters import FORMATS, format_transcription, output_name
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("transcribe", help="transcribe audio/video files",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    parser.add_argument("-m", "--model", default="whisper-1",
-                        help="model name from the models dir, or a path to a ggml .bin (default: whisper-1)")
     parser.add_argument("-f", "--format", default="text", choices=(*FORMATS, "all"),
                         help="output format (default: text); 'all' writes every format")
     parser.add_argument("-o", "--output-dir", type=Path, default=None,
                         help="write FILE-stem.EXT here (.txt for text) instead of printing to stdout")
+    add_model_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The model, decoding and threading options (shared with ``localwhisper batch``)."""
+    parser.add_argument("-m", "--model", default="whisper-1",
+                        help="model name from the models dir, or a path to a ggml .bin (default: whisper-1)")
     parser.add_argument("--models-dir", type=Path, default=None, help="models directory (default: ./models)")
     parser.add_argument("-l", "--language", default=None, help="language code or name (default: detect)")
     parser.add_argument("--translate", action="store_true", help="translate to English")
@@ -37,7 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--prompt", default=None, help="initial prompt (spelling, names, style)")
     parser.add_argument("--max-line-width", type=int, default=None, help="wrap srt/vtt lines")
     parser.add_argument("--max-line-count", type=int, default=None, help="lines per srt/vtt cue")
-    parser.set_defaults(handler=run)
 
 
 class ProgressBar:
@@ -69,7 +74,7 @@ def _load_model(args: argparse.Namespace) -> Any:
     return registry.get(args.model)
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+def transcribe_overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {"word_timestamps": args.word_timestamps}
     if args.language:
         overrides["language"] = args.language
@@ -82,17 +87,6 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.prompt:
         overrides["initial_prompt"] = args.prompt
     return overrides
-
-
-# File extensions where they differ from the format name: `.txt` as whisper-cli and openai-whisper write.
-EXTENSIONS = {"text": "txt", "verbose_json": "json"}
-
-
-def output_name(stem: str, fmt: str, *, every_format: bool = False) -> str:
-    """``jfk`` + ``text`` → ``jfk.txt``; with ``-f all``, verbose_json is ``jfk.verbose.json`` beside json."""
-    if fmt == "verbose_json" and every_format:
-        return f"{stem}.verbose.json"
-    return f"{stem}.{EXTENSIONS.get(fmt, fmt)}"
 
 
 def _write_outputs(result: Any, path: Path, args: argparse.Namespace) -> list[Path]:
@@ -120,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     except LocalWhisperError as exc:
         print(f"localwhisper: {exc.message}", file=sys.stderr)
         return 1
-    overrides = _overrides(args)
+    overrides = transcribe_overrides(args)
     failures = 0
     for path in args.files:
         bar = ProgressBar(path.name, sys.stderr)
