@@ -74,7 +74,7 @@ export class LiveTranscription {
     this.view.status("Waiting for the microphone…");
     try {
       this.stream = await navigator.mediaDevices.getUserMedia({
-        audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: true },
+        audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
       });
       const { context, source } = await openAudio(this.stream);
       this.context = context;

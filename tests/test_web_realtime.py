@@ -1,0 +1,120 @@
+"""The page's live microphone transcript in real headless Chromium, over the realtime WebSocket.
+
+Chromium's fake capture device plays jfk.wav (padded with silence, so the server's VAD
+sees the end of speech) as the microphone: getUserMedia -> AudioWorklet (PCM16, 24 kHz)
+-> ``/v1/realtime?intent=transcription`` -> the transcript lines on the page.
+"""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from conftest import JFK_WAV, RunningServer, plain_words, start_server, stop_server
+from test_server_web import CHROMIUM, CHROMIUM_ARGS, JFK_PHRASE
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.server
+
+API_KEY = "page-realtime-key"
+LAST_PHRASE = "ask what you can do for your country"
+LEAD_S, TAIL_S = 0.5, 3.0  # silence around the speech
+
+
+@pytest.fixture(scope="module")
+def microphone_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """jfk.wav (16-bit PCM) with silence before and after it, as the fake microphone plays it."""
+    with wave.open(str(JFK_WAV), "rb") as source:
+        params = source.getparams()
+        speech = source.readframes(source.getnframes())
+    assert params.sampwidth == 2 and params.nchannels == 1
+    silence = b"\0" * (2 * params.framerate)
+    target = tmp_path_factory.mktemp("microphone") / "jfk-padded.wav"
+    with wave.open(str(target), "wb") as out:
+        out.setparams(params)
+        out.writeframes(silence[: int(LEAD_S * len(silence)) & ~1] + speech + silence * int(TAIL_S))
+    return target
+
+
+@pytest.fixture(scope="module")
+def mic_browser(microphone_wav: Path) -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (`apt-get install -y chromium`)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs `pip install playwright`")
+    fake_microphone = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                       f"--use-file-for-fake-audio-capture={microphone_wav}%noloop"]
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=[*CHROMIUM_ARGS, *fake_microphone])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = start_server(tmp_path_factory.mktemp("keyed") / "server.log", "--api-key", API_KEY)
+    yield running
+    stop_server(running)
+
+
+def open_page(browser: Browser, server: RunningServer, key: str | None) -> tuple[Page, list[str]]:
+    context = browser.new_context(permissions=["microphone"])
+    if key is not None:  # the page keeps the key the user pasted in localStorage
+        context.add_init_script(f"localStorage.setItem('localwhisper-api-key', {key!r})")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/")
+    page.wait_for_selector("#model option[value='tiny.en']", state="attached")
+    page.select_option("#model", "tiny.en")
+    page.select_option("#language", "en")
+    return page, errors
+
+
+def live_text(page: Page) -> str:
+    return " ".join(page.locator("#live li.done").all_text_contents())
+
+
+def test_microphone_streams_a_live_transcript(mic_browser: Browser, keyed_server: RunningServer,
+                                              tmp_path: Path) -> None:
+    page, errors = open_page(mic_browser, keyed_server, API_KEY)
+    page.click("#mic")
+    page.wait_for_function("document.getElementById('live-status').textContent.startsWith('Listening')",
+                           timeout=20_000)
+    # the server's VAD may cut the sentence at its pauses: the finished lines, joined, hold it
+    page.wait_for_function(
+        f"""(() => {{
+              const words = [...document.querySelectorAll('#live li.done')].map((li) => li.textContent)
+                .join(' ').toLowerCase().replace(/[^a-z0-9]+/g, ' ');
+              return words.includes({JFK_PHRASE!r}) && words.includes({LAST_PHRASE!r});
+            }})()""", timeout=90_000)
+    text = plain_words(live_text(page))
+    assert JFK_PHRASE in text and text.endswith(LAST_PHRASE)
+    screenshot = tmp_path / "live-transcript.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 1000 and screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    page.click("#mic")  # stop: the session closes cleanly, the microphone is released
+    page.wait_for_function("document.getElementById('live-status').textContent === 'Stopped.'",
+                           timeout=20_000)
+    assert page.text_content("#mic") == "Start microphone"
+    assert not page.locator("#live li.failed").count()
+    page.context.close()
+    assert not errors, errors
+
+
+def test_microphone_with_a_wrong_key_says_so(mic_browser: Browser, keyed_server: RunningServer) -> None:
+    page, errors = open_page(mic_browser, keyed_server, API_KEY)
+    page.fill("#api-key", "not-the-key")
+    page.click("#mic")
+    page.wait_for_function("document.getElementById('live-status').classList.contains('error')",
+                           timeout=20_000)
+    assert "API key" in page.text_content("#live-status")
+    assert page.text_content("#mic") == "Start microphone"
+    page.context.close()
+    assert not errors, errors
