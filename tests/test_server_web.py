@@ -135,3 +135,29 @@ def test_static_scripts_are_served_and_nothing_else(server: RunningServer) -> No
         assert response.headers["content-type"].startswith("text/javascript")
     missing = httpx.get(f"{server.url}/static/..%2Fapp.py", timeout=10)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("rate", [48_000, 44_100, 16_000])
+def test_microphone_worklet_gives_pcm16_at_24_khz(page: Page, rate: int) -> None:
+    """The worklet's own resampling, used where a 24 kHz context cannot take the microphone."""
+    import numpy as np
+
+    chunks = page.evaluate("""async (rate) => {
+        const context = new OfflineAudioContext(1, rate, rate);  // one second
+        await context.audioWorklet.addModule("static/pcm16-worklet.js");
+        const node = new AudioWorkletNode(context, "pcm16-capture",
+                                          { processorOptions: { targetRate: 24000, chunkMs: 100 } });
+        const chunks = [];
+        node.port.onmessage = (event) => chunks.push(Array.from(new Int16Array(event.data)));
+        const tone = new OscillatorNode(context, { frequency: 1000 });
+        tone.connect(new GainNode(context, { gain: 0.5 })).connect(node).connect(context.destination);
+        tone.start();
+        await context.startRendering();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return chunks;
+    }""", rate)
+    assert len(chunks) >= 9 and all(len(chunk) == 2400 for chunk in chunks)  # 100 ms at 24 kHz
+    samples = np.concatenate([np.asarray(chunk, dtype=np.float64) for chunk in chunks])[2400:] / 32768
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    assert abs(np.argmax(spectrum) * 24_000 / len(samples) - 1000) < 15
+    assert 0.45 < np.sqrt(2) * samples.std() < 0.55  # amplitude 0.5 kept

@@ -7,10 +7,12 @@ sees the end of speech) as the microphone: getUserMedia -> AudioWorklet (PCM16, 
 
 from __future__ import annotations
 
+import base64
+import json
 import wave
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import JFK_WAV, RunningServer, plain_words, start_server, stop_server
@@ -83,6 +85,11 @@ def live_text(page: Page) -> str:
 def test_microphone_streams_a_live_transcript(mic_browser: Browser, keyed_server: RunningServer,
                                               tmp_path: Path) -> None:
     page, errors = open_page(mic_browser, keyed_server, API_KEY)
+    sent: list[dict[str, Any]] = []
+    received: list[dict[str, Any]] = []
+    page.on("websocket", lambda socket: (
+        socket.on("framesent", lambda payload: sent.append(json.loads(payload))),
+        socket.on("framereceived", lambda payload: received.append(json.loads(payload)))))
     page.click("#mic")
     page.wait_for_function("document.getElementById('live-status').textContent.startsWith('Listening')",
                            timeout=20_000)
@@ -98,6 +105,26 @@ def test_microphone_streams_a_live_transcript(mic_browser: Browser, keyed_server
     screenshot = tmp_path / "live-transcript.png"
     page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 1000 and screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # what went over the wire: a GA transcription session, then PCM16 at 24 kHz in 100 ms appends
+    audio_input = sent[0]["session"]["audio"]["input"]
+    assert sent[0]["type"] == "session.update" and sent[0]["session"]["type"] == "transcription"
+    assert audio_input["format"] == {"type": "audio/pcm", "rate": 24000}
+    assert audio_input["turn_detection"]["type"] == "server_vad"
+    assert audio_input["transcription"] == {"model": "tiny.en", "language": "en"}
+    appends = [base64.b64decode(event["audio"]) for event in sent[1:]
+               if event["type"] == "input_audio_buffer.append"]
+    assert {len(chunk) for chunk in appends[:-1]} == {4800}
+    assert sum(map(len, appends)) / 48_000 > LEAD_S + 10.6  # the speech, in 24 kHz samples
+    # each line is its item's completed transcript, after the deltas that built it
+    completed = [event for event in received
+                 if event["type"] == "conversation.item.input_audio_transcription.completed"]
+    lines = page.locator("#live li.done").all_text_contents()
+    assert lines == [event["transcript"].strip() for event in completed]
+    for event in completed:
+        deltas = [e["delta"] for e in received if e.get("item_id") == event["item_id"]
+                  and e["type"] == "conversation.item.input_audio_transcription.delta"]
+        assert "".join(deltas) == event["transcript"]
 
     page.click("#mic")  # stop: the session closes cleanly, the microphone is released
     page.wait_for_function("document.getElementById('live-status').textContent === 'Stopped.'",
