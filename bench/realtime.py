@@ -4,14 +4,16 @@ Each session is what a microphone client does: connect to
 ``/v1/realtime?intent=transcription`` (plain ``websockets`` client, GA dialect), send
 ``session.update`` (PCM16 at 24 kHz, server VAD), then jfk.wav as 100 ms
 ``input_audio_buffer.append`` chunks, one every 100 ms on an absolute schedule, and then
-silence at the same pace until the turn's ``completed`` arrives (at least 1 s of it).
+silence at the same pace (at least 1 s of it) until every turn's ``completed`` has arrived.
+The server's VAD (silence 500 ms) cuts jfk's sentence at its pauses into several turns.
 
 Latency is measured from the end of speech (the moment the chunk holding jfk's last
-word, which ends at 10.62 s, was sent) to ``...transcription.completed``; the server's own
-``speech_stopped`` -> ``completed`` is reported too. Levels run 1 and 4 concurrent sessions
-(all starting together: their turns end at the same moment, the worst case) for each model
-and server layout (STATES x THREADS; the server's default on 2 cores is 1x2). CPU use is
-the server process's user+system time (all threads, from /proc) per second of audio sent.
+word, which ends at 10.62 s, was sent) to the last turn's ``...transcription.completed``;
+the server's own ``speech_stopped`` -> ``completed`` of that turn is reported too.
+Levels run 1 and 4 concurrent sessions (all starting together: their turns end at the
+same moment, the worst case) for each model and server layout (STATES x THREADS; the
+server's default on 2 cores is 1x2). CPU use is the server process's user+system time
+(all threads, from /proc) per second of audio sent.
 
     .venv/bin/python bench/realtime.py [--models tiny.en whisper-1] [--sessions 1 4]
         [--rounds 3] [--layouts 1x2 2x1]
@@ -36,7 +38,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CLK_TCK, JFK, _busy_seconds, normalize, table, write_json
+from common import CLK_TCK, JFK, _busy_seconds, load_average, normalize, table, write_json
 from soak import free_port, start_server
 
 RATE = 24_000
@@ -162,6 +164,7 @@ def server_cpu_s(pid: int) -> float:
 async def level(port: int, pid: int, model: str, sessions: int, rounds: int,
                 speech: list[bytes]) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
+    load_before = load_average()
     cpu_before, busy_before, own_before = server_cpu_s(pid), _busy_seconds(), sum(os.times()[:2])
     for _ in range(rounds):
         results += await asyncio.gather(*(one_session(port, model, speech) for _ in range(sessions)))
@@ -177,7 +180,7 @@ async def level(port: int, pid: int, model: str, sessions: int, rounds: int,
             "p50_s": percentile(latencies, 50), "p95_s": percentile(latencies, 95),
             "stopped_p50_s": percentile(decode, 50), "stopped_p95_s": percentile(decode, 95),
             "server_cpu_per_audio_s": round(server_cpu / audio_s, 3) if audio_s else None,
-            "others_cpu_s": round(max(0.0, others), 1),
+            "others_cpu_s": round(max(0.0, others), 1), "load_before": round(load_before, 2),
             "errors": sorted({str(r["error"]) for r in results if "error" in r})[:3]}
 
 
@@ -207,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             server.terminate()
             server.wait(30)
     columns = ["layout", "model", "sessions", "sessions_run", "turns_per_session", "correct", "failed",
-               "p50_s", "p95_s", "stopped_p50_s", "stopped_p95_s", "server_cpu_per_audio_s", "others_cpu_s"]
+               "p50_s", "p95_s", "stopped_p50_s", "stopped_p95_s", "server_cpu_per_audio_s", "others_cpu_s",
+               "load_before"]
     print(table(rows, columns, title="realtime: end of speech -> completed, jfk.wav at real-time pace"))
     write_json("realtime", {"chunk_ms": CHUNK_MS, "speech_end_ms": SPEECH_END_MS,
                             "session": session_update("MODEL")["session"],
