@@ -18,6 +18,7 @@ server's default on 2 cores is 1x2). CPU use is the server process's user+system
     .venv/bin/python bench/realtime.py [--models tiny.en whisper-1] [--sessions 1 4]
         [--rounds 3] [--layouts 1x2 2x1]
 
+Before each level it waits (up to 2 min) for idle cores unless ``BENCH_NO_WAIT=1``.
 Writes bench/results/realtime.json. Data: jfk.wav from ``vendor/whisper.cpp/samples``.
 """
 
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CLK_TCK, JFK, _busy_seconds, load_average, normalize, table, write_json
+from common import CLK_TCK, JFK, _busy_seconds, load_average, normalize, table, wait_for_quiet, write_json
 from soak import free_port, start_server
 
 RATE = 24_000
@@ -203,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             for model in args.models:
                 asyncio.run(one_session(port, model, speech))  # warm-up: loads the model
                 for sessions in args.sessions:
+                    if not os.environ.get("BENCH_NO_WAIT"):  # BENCH_NO_WAIT=1: development runs
+                        wait_for_quiet(max_wait_s=120)
                     row = asyncio.run(level(port, server.pid, model, sessions, args.rounds, speech))
                     rows.append({"layout": layout, **row})
                     print(table([rows[-1]]), flush=True)
@@ -215,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows, columns, title="realtime: end of speech -> completed, jfk.wav at real-time pace"))
     write_json("realtime", {"chunk_ms": CHUNK_MS, "speech_end_ms": SPEECH_END_MS,
                             "session": session_update("MODEL")["session"],
-                            "niced": os.nice(0) > 0, "rows": rows})
+                            "niced": os.nice(0) > 0,
+                            "waited_for_quiet": not os.environ.get("BENCH_NO_WAIT"), "rows": rows})
     return 0
 
 

@@ -16,9 +16,10 @@ import time
 
 import common
 
-SCRIPTS = ("speed", "accuracy", "long_audio", "soak", "server")
+SCRIPTS = ("speed", "accuracy", "long_audio", "soak", "server", "realtime")
 QUICK_ARGS = {"speed": ["--quick"], "accuracy": ["--quick"],
-              "long_audio": ["--loops", "1", "--models", "tiny.en"]}
+              "long_audio": ["--loops", "1", "--models", "tiny.en"],
+              "realtime": ["--models", "tiny.en", "--rounds", "1", "--layouts", "1x2"]}
 
 
 def main() -> None:
