@@ -18,7 +18,7 @@ import openai
 import pytest
 from conftest import JFK_TEXT, JFK_WAV, RunningServer, normalise_text, start_server, stop_server
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedOK, InvalidStatus
 
 pytestmark = pytest.mark.server
 
@@ -352,7 +352,9 @@ def wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
 
 @pytest.fixture(scope="module")
 def secured_rt_server(tmp_path_factory: pytest.TempPathFactory):
-    running = start_server(tmp_path_factory.mktemp("realtime-auth") / "server.log", "--api-key", API_KEY)
+    running = start_server(tmp_path_factory.mktemp("realtime-auth") / "server.log", "--api-key", API_KEY,
+                           "--realtime-idle-timeout-s", "1", "--realtime-max-session-s", "4",
+                           "--realtime-max-buffer-s", "2")
     yield running
     stop_server(running)
 
@@ -390,3 +392,49 @@ def test_api_keys_guard_the_websocket(secured_rt_server: RunningServer) -> None:
             return str((await asyncio.wait_for(conn.recv(), TIMEOUT_S)).type)
 
     assert asyncio.run(official()) == "session.created"
+
+
+def test_session_limits(secured_rt_server: RunningServer) -> None:
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    second = base64.b64encode(bytes(48000)).decode()  # 1 s of 24 kHz PCM16
+
+    async def closing_error(ws: ClientConnection) -> tuple[str, int | None]:
+        error = await until(ws, "error")
+        with pytest.raises(ConnectionClosedOK):
+            await until(ws, "never")
+        return str(error["error"]["code"]), ws.close_code
+
+    async def idle() -> tuple[str, int | None]:
+        async with connect(ws_url(secured_rt_server), additional_headers=headers) as ws:
+            return await closing_error(ws)
+
+    async def expires() -> tuple[str, int | None]:
+        async with connect(ws_url(secured_rt_server), additional_headers=headers) as ws:
+            async def keep_busy() -> None:
+                while True:
+                    await ws.send(json.dumps({"type": "input_audio_buffer.clear"}))
+                    await asyncio.sleep(0.3)
+
+            busy = asyncio.create_task(keep_busy())
+            try:
+                return await closing_error(ws)
+            finally:
+                busy.cancel()
+
+    async def buffer_cap() -> tuple[str, str]:
+        async with connect(ws_url(secured_rt_server), additional_headers=headers) as ws:
+            await ws.send(ga_update({"turn_detection": None}))
+            await until(ws, "session.updated")
+            await ws.send(append(second))
+            await ws.send(append(base64.b64encode(bytes(48000 * 2)).decode()))  # over the 2 s cap
+            full = await until(ws, "error")
+            await ws.send(append(second))  # the refused append left the buffer as it was
+            await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
+            committed = await until(ws, "input_audio_buffer.committed")
+            return str(full["error"]["code"]), str(committed["type"])
+
+    async def run() -> list[Any]:
+        return list(await asyncio.gather(idle(), expires(), buffer_cap()))
+
+    assert asyncio.run(run()) == [("idle_timeout", 1000), ("session_expired", 1000),
+                                  ("input_audio_buffer_full", "input_audio_buffer.committed")]

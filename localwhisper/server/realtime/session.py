@@ -63,6 +63,7 @@ class RealtimeSession:
         self._speech_item: str | None = None  # the item of the turn in progress
         self._last_item: str | None = None
         self._scope = anyio.CancelScope()
+        self._send_lock = anyio.Lock()
         self._closed = False
 
     @property
@@ -96,11 +97,13 @@ class RealtimeSession:
     async def send(self, event: dict[str, Any]) -> None:
         if self._closed:
             return
-        try:
-            await self.websocket.send_text(json.dumps(event, ensure_ascii=False, allow_nan=False))
-        except Exception:  # the client is gone: end the session
-            self._closed = True
-            self._scope.cancel()
+        text = json.dumps(event, ensure_ascii=False, allow_nan=False)
+        async with self._send_lock:  # the receive loop and the transcriber both send
+            try:
+                await self.websocket.send_text(text)
+            except Exception:  # the client is gone: end the session
+                self._closed = True
+                self._scope.cancel()
 
     async def _error(self, exc: BaseException, event_id: str | None = None) -> None:
         if not isinstance(exc, LocalWhisperError):
@@ -190,9 +193,12 @@ class RealtimeSession:
             self.beta = True
         await self.send(events.session_event(beta_reply, "updated", self._session(beta_reply)))
 
+    def _feed(self, audio: Any) -> list[SpeechStarted | Turn]:
+        """In a worker thread: base64 decoding of up to 20 MB, resampling and VAD stay off the loop."""
+        return self.audio.feed(decode_base64(audio, MAX_APPEND_BYTES))
+
     async def _append(self, event: dict[str, Any]) -> None:
-        data = decode_base64(event.get("audio"), MAX_APPEND_BYTES)
-        for found in await anyio.to_thread.run_sync(self.audio.feed, data):
+        for found in await anyio.to_thread.run_sync(self._feed, event.get("audio")):
             if isinstance(found, SpeechStarted):
                 self._speech_item = events.new_id("item")
                 await self.send(events.speech_started(self._speech_item, samples_to_ms(found.start)))
