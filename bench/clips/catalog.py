@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEBIAN_POOL = "http://deb.debian.org/debian/pool/main/a/asterisk-core-sounds/"
-DEBIAN_SNAPSHOT = ("https://snapshot.debian.org/archive/debian/20250520T000000Z/"
-                   "pool/main/a/asterisk-core-sounds/")
+DEBIAN_POOL = "http://deb.debian.org/debian/pool/main/"
+DEBIAN_SNAPSHOT = "https://snapshot.debian.org/archive/debian/20250520T000000Z/pool/main/"
+ASTERISK = "a/asterisk-core-sounds/"
+FILLETS = "f/fillets-ng-data/"
 PYPI_FILES = "https://files.pythonhosted.org/packages/"
 
 
@@ -38,8 +39,9 @@ class TextRef:
     """Where a clip's reference text lives.
 
     kind: "prompt" (``name: text`` line of an Asterisk core-sounds list, gzip),
-    "file" (the whole member), "sphinx" (``<s> text </s> (utt)`` line of a
-    Sphinx .transcription file) or "quote" (``key`` must occur in the member).
+    "dialog" (the ``dialogStr`` after ``dialogId("key", ...)`` in a Fish Fillets
+    dialogs_<lang>.lua), "file" (the whole member) or "quote" (``key`` must occur in
+    the member).
     """
 
     kind: str
@@ -59,19 +61,28 @@ class Clip:
     note: str = ""
 
 
+def _debian(key: str, folder: str, package: str, version: str, sha256: str, size: int,
+            **extra: str) -> Archive:
+    name = f"{package}_{version}_all.deb"
+    return Archive(key, "Debian", package, version, name,
+                   (DEBIAN_POOL + folder + name, DEBIAN_SNAPSHOT + folder + name), sha256, size, **extra)
+
+
 def _asterisk(lang: str, sha_text: str, size_text: int, sha_audio: str, size_audio: int,
               license: str, stanza: str, speaker: str) -> tuple[Archive, Archive]:
     version = "1.6.1-1"
-    text_name = f"asterisk-core-sounds-{lang}_{version}_all.deb"
-    audio_name = f"asterisk-core-sounds-{lang}-g722_{version}_all.deb"
-    text = Archive(f"{lang}-text", "Debian", f"asterisk-core-sounds-{lang}", version, text_name,
-                   (DEBIAN_POOL + text_name, DEBIAN_SNAPSHOT + text_name), sha_text, size_text)
-    audio = Archive(f"{lang}-g722", "Debian", f"asterisk-core-sounds-{lang}-g722", version, audio_name,
-                    (DEBIAN_POOL + audio_name, DEBIAN_SNAPSHOT + audio_name), sha_audio, size_audio,
-                    license,
-                    f"usr/share/doc/asterisk-core-sounds-{lang}-g722/copyright (stanza 'Files: {stanza}')",
-                    speaker)
+    text = _debian(f"{lang}-text", ASTERISK, f"asterisk-core-sounds-{lang}", version, sha_text, size_text)
+    audio = _debian(f"{lang}-g722", ASTERISK, f"asterisk-core-sounds-{lang}-g722", version, sha_audio,
+                    size_audio, license=license, speaker=speaker,
+                    license_source=f"usr/share/doc/asterisk-core-sounds-{lang}-g722/copyright "
+                                   f"(stanza 'Files: {stanza}')")
     return text, audio
+
+
+def _fillets(lang: str, sha256: str, size: int, speaker: str) -> Archive:
+    package = f"fillets-ng-data-{lang}"
+    return _debian(f"fillets-{lang}", FILLETS, package, "1.0.1-1.1", sha256, size,
+                   license="GPL-2", license_source=f"usr/share/doc/{package}/copyright", speaker=speaker)
 
 
 ARCHIVES: dict[str, Archive] = {a.key: a for a in (
@@ -90,6 +101,12 @@ ARCHIVES: dict[str, Archive] = {a.key: a for a in (
     *_asterisk("ru", "28a61616bb0cd3345a7ea532dec4df9f071e5d0fa9f8c1a563ea9669002f39ab", 25592,
                "673b4238a6b8269960f055d868c6a11083f7a0d00979167cb01554046b48ed9b", 10579440,
                "CC-BY-3.0", "ru-*", "IvrvoiceRU voice, provided by Maxim Topal (Russian, female)"),
+    _debian("fillets-text", FILLETS, "fillets-ng-data", "1.0.1-1.1",
+            "25de89afd8b1adf7bcace8290248a6a22c89cd42300317e69000e162c032cf84", 70633484),
+    _fillets("cs", "3ecef99b9456f1c80c9625c6f2418642b52d58e7167a46bad7a412db17991b14", 39042172,
+             "voice actors of the original Czech game (ALTAR Interactive), not named in the package"),
+    _fillets("nl", "afb4443fda9ab507dee578b75be857d121718a1cd6017a474f30e0eb13dc9d10", 32593580,
+             "Dutch dub of the game, speakers not named in the package"),
     Archive("pocketsphinx", "PyPI", "pocketsphinx", "5.1.1", "pocketsphinx-5.1.1.tar.gz",
             (PYPI_FILES + "61/e7/13e0e787ff467218de880310d79cba14424f13b87171ac44af0bde1e428c/"
              "pocketsphinx-5.1.1.tar.gz",),
@@ -101,16 +118,12 @@ ARCHIVES: dict[str, Archive] = {a.key: a for a in (
 # Asterisk prompts: 4-22 s, no digits (the lists write "1" where the voice says "one"),
 # no bracketed stage directions, text with the language's accents where it needs them.
 PROMPTS: dict[str, tuple[str, ...]] = {
-    "en": ("demo-echotest", "tt-allbusy", "demo-nogo", "vm-newuser", "followme/status",
-           "queue-youarenext"),
-    "es": ("confbridge-only-participant", "confbridge-lock-no-join", "confbridge-pin-bad",
-           "confbridge-pin", "confbridge-rest-list-vol-in", "queue-periodic-announce"),
-    "fr": ("followme/status", "priv-introsaved", "ss-noservice", "vm-nobox", "tt-allbusy",
-           "confbridge-mute-extended"),
-    "it": ("tt-allbusy", "demo-nogo", "vm-newuser", "queue-periodic-announce", "vm-record-prepend",
-           "confbridge-lock-extended"),
-    "ru": ("tt-allbusy", "queue-periodic-announce", "vm-nobox", "vm-newuser", "queue-youarenext",
-           "vm-record-prepend"),
+    "en": ("demo-echotest", "tt-allbusy", "demo-nogo", "queue-youarenext"),
+    "es": ("confbridge-lock-no-join", "confbridge-pin-bad", "confbridge-pin", "confbridge-rest-list-vol-in",
+           "queue-periodic-announce"),
+    "fr": ("followme/status", "ss-noservice", "vm-nobox", "tt-allbusy", "confbridge-mute-extended"),
+    "it": ("tt-allbusy", "demo-nogo", "vm-newuser", "queue-periodic-announce", "vm-record-prepend"),
+    "ru": ("tt-allbusy", "queue-periodic-announce", "vm-nobox", "vm-newuser", "vm-record-prepend"),
 }
 VOICE_DIRS = {"en": "en_US_f_Allison", "es": "es_MX_f_Allison", "fr": "fr_CA_f_June",
               "it": "it_IT_m_Carlo", "ru": "ru_RU_f_IvrvoiceRU"}
@@ -141,9 +154,26 @@ def _pocketsphinx_clips() -> list[Clip]:
     clips.append(Clip("en-sphinx-goforward", "en", "pocketsphinx", _PS + "test/data/goforward.raw",
                       TextRef("quote", "pocketsphinx", _PS + "cython/test/decoder_test.py",
                               "go forward ten meters")))
-    clips.append(Clip("en-sphinx-cards-005", "en", "pocketsphinx", _PS + "test/data/cards/005.wav",
-                      TextRef("sphinx", "pocketsphinx", _PS + "test/data/cards/cards.transcription", "005")))
     return clips
 
 
-CLIPS: tuple[Clip, ...] = (*_asterisk_clips(), *_pocketsphinx_clips())
+# Fish Fillets NG: lines of the two fish (the main voices; other characters left out), 4.5-8 s,
+# no digits, no visible misspellings; (level, dialog id) pairs.
+DIALOGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "cs": (("atlantis", "sp-v-zahynuli"), ("barrel", "bar-m-pudy"), ("cabin2", "ka2-v-myslet"),
+           ("creatures", "kor-v-inteligentni"), ("pearls", "jed-m-perlorodka2")),
+    "nl": (("atlantis", "sp-v-zahynuli"), ("barrel", "bar-v-pld"), ("cellar", "pra-m-strach"),
+           ("library", "vrak-v-policky"), ("cannons", "del-m-ci")),
+}
+_GAME = "usr/share/games/fillets-ng/"
+
+
+def _fillets_clips() -> list[Clip]:
+    return [Clip(f"{lang}-fillets-{level}-{dialog}", lang, f"fillets-{lang}",
+                 f"{_GAME}sound/{level}/{lang}/{dialog}.ogg",
+                 TextRef("dialog", "fillets-text", f"{_GAME}script/{level}/dialogs_{lang}.lua", dialog),
+                 note="reference is the game's subtitle for the line")
+            for lang, lines in DIALOGS.items() for level, dialog in lines]
+
+
+CLIPS: tuple[Clip, ...] = (*_asterisk_clips(), *_fillets_clips(), *_pocketsphinx_clips())

@@ -127,10 +127,10 @@ def _deb_data(path: Path) -> bytes:
 def reference_text(ref: TextRef, data: bytes) -> str:
     if ref.kind == "prompt":
         text = _prompt(gzip.decompress(data).decode("utf-8-sig"), ref.key)
+    elif ref.kind == "dialog":
+        text = _dialog(data.decode("utf-8"), ref.key)
     elif ref.kind == "file":
         text = data.decode("utf-8")
-    elif ref.kind == "sphinx":
-        text = _sphinx_utterance(data.decode("utf-8"), ref.key)
     elif ref.kind == "quote":
         if ref.key not in data.decode("utf-8"):
             raise BadArchive(f"{ref.member} does not contain {ref.key!r}")
@@ -148,12 +148,11 @@ def _prompt(listing: str, name: str) -> str:
     return texts[0]
 
 
-def _sphinx_utterance(listing: str, utt: str) -> str:
-    for line in listing.splitlines():
-        match = re.fullmatch(r"\s*(?:<s>)?(.*?)(?:</s>)?\s*\((\S+)\)\s*", line)
-        if match and match.group(2) == utt:
-            return match.group(1)
-    raise BadArchive(f"utterance {utt!r} not in the transcription")
+def _dialog(script: str, dialog: str) -> str:
+    match = re.search(rf'dialogId\("{re.escape(dialog)}",[^\n]*\)\s*dialogStr\("((?:[^"\\]|\\.)*)"\)', script)
+    if match is None:
+        raise BadArchive(f"dialog {dialog!r} not in the script")
+    return match.group(1).replace('\\"', '"')
 
 
 # --- audio ---------------------------------------------------------------------------------------
@@ -209,6 +208,9 @@ def build(cache: Path, force: bool = False) -> dict[str, Any]:
     members = {key: read_members(paths[key], names) for key, names in wanted.items()}
     (cache / "wav").mkdir(parents=True, exist_ok=True)
     entries = [_entry(clip, members, cache) for clip in CLIPS]
+    kept = {cache / entry["path"] for entry in entries}
+    for stale in set((cache / "wav").glob("*.wav")) - kept:  # clips the catalog no longer names
+        stale.unlink()
     manifest = {"catalog": catalog_digest(), "sample_rate": RATE, "clips": entries}
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return manifest
