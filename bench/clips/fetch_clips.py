@@ -3,7 +3,8 @@
     .venv/bin/python bench/clips/fetch_clips.py [--force]
 
 Downloads the pinned archives (Debian's asterisk-core-sounds prompt lists and
-G.722 recordings in five languages, PyPI's pocketsphinx sdist with its LibriVox
+G.722 recordings in five languages, Debian's fillets-ng-data dialog scripts with
+the Czech and Dutch voice packages, PyPI's pocketsphinx sdist with its LibriVox
 and Sphinx test recordings) into ``.cache/clips/archives``, checks each sha256,
 converts the chosen clips to 16 kHz mono 16-bit WAV under ``.cache/clips/wav``
 and writes ``.cache/clips/manifest.json``. With the archives cached it reads no
