@@ -256,6 +256,8 @@ def test_hostile_frames_are_answered_and_the_session_goes_on(rt_server: RunningS
             await expect_error("realtime type", json.dumps({"type": "session.update",
                                                             "session": {"type": "realtime"}}))
             await expect_error("unknown model", ga_update({"transcription": {"model": "no-such-model"}}))
+            await expect_error("bad language", ga_update({"transcription": {"model": "tiny.en",
+                                                                            "language": "fr"}}))
             await ws.send(ga_update({"transcription": {"model": "tiny.en"}, "turn_detection": None}))
             updated = await until(ws, "session.updated")
             assert updated["session"]["audio"]["input"]["turn_detection"] is None
@@ -277,7 +279,8 @@ def test_hostile_frames_are_answered_and_the_session_goes_on(rt_server: RunningS
         "unknown": "unsupported_event", "bad base64": "invalid_base64", "huge": "audio_too_large",
         "commit empty": "input_audio_buffer_commit_empty", "bad format": "invalid_value",
         "bad rate": "invalid_value", "realtime type": "unsupported_session_type",
-        "unknown model": "model_not_found", "commit after clear": "input_audio_buffer_commit_empty"}
+        "unknown model": "model_not_found", "bad language": "invalid_value",
+        "commit after clear": "input_audio_buffer_commit_empty"}
     for event in errors.values():
         assert event["error"]["type"] == "invalid_request_error" and event["error"]["message"]
         assert re.fullmatch(r"event_[0-9a-f]+", event["event_id"])
@@ -374,6 +377,10 @@ def test_api_keys_guard_the_websocket(secured_rt_server: RunningServer) -> None:
 
     async def run() -> None:
         assert await refused() == 401
+        foreign = {"Authorization": f"Bearer {API_KEY}", "Origin": "http://evil.example"}
+        assert await refused(additional_headers=foreign) == 403  # another site's page
+        own = {"Authorization": f"Bearer {API_KEY}", "Origin": secured_rt_server.url}
+        assert await created(additional_headers=own) == (None, "session.created")
         assert await refused(additional_headers={"Authorization": "Bearer wrong"}) == 401
         assert await refused(subprotocols=["realtime", "openai-insecure-api-key.wrong"]) == 401
         bearer = {"Authorization": f"Bearer {API_KEY}"}

@@ -8,11 +8,17 @@ subprotocol). The ``realtime`` subprotocol is echoed when offered (browsers fail
 handshake that ignores the subprotocols they offered); the key-bearing one never is.
 The beta dialect is chosen by the ``OpenAI-Beta: realtime=v1`` header or the
 ``openai-beta.realtime-v1`` subprotocol (or later by a ``transcription_session.update``).
+
+Browsers let any page open a WebSocket to any host and read the answers, so a handshake
+that carries an ``Origin`` (browsers always send one) must come from the server's own
+origin or one of the configured CORS origins; others are closed with 1008 (HTTP 403).
+Clients that send no ``Origin`` (SDKs, scripts) are not affected.
 """
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
@@ -23,6 +29,7 @@ from .session import RealtimeSession
 
 logger = logging.getLogger("localwhisper.realtime")
 BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
+POLICY_VIOLATION = 1008
 ECHOED_SUBPROTOCOLS = ("realtime", BETA_SUBPROTOCOL)
 
 
@@ -35,10 +42,22 @@ def is_beta(websocket: WebSocket, offered: list[str]) -> bool:
     return "realtime=v1" in header.replace(" ", "").lower() or BETA_SUBPROTOCOL in offered
 
 
+def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
+    origin = websocket.headers.get("origin")
+    if origin is None or "*" in allowed or origin in allowed:
+        return True
+    return urlsplit(origin).netloc.lower() == websocket.headers.get("host", "").lower()
+
+
 async def realtime(websocket: WebSocket) -> None:
     services = services_of(websocket)
     counters: Counters = websocket.app.state.realtime
     offered = list(websocket.scope.get("subprotocols") or [])
+    if not origin_allowed(websocket, services.settings.cors_origins):
+        logger.warning("realtime handshake from origin %s refused (not this server's origin nor a CORS "
+                       "origin)", websocket.headers.get("origin"))
+        await websocket.close(POLICY_VIOLATION)
+        return
     await websocket.accept(subprotocol=chosen_subprotocol(offered))
     session = RealtimeSession(websocket, services, counters, beta=is_beta(websocket, offered),
                               model=websocket.query_params.get("model"))
