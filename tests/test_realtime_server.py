@@ -445,3 +445,31 @@ def test_session_limits(secured_rt_server: RunningServer) -> None:
 
     assert asyncio.run(run()) == [("idle_timeout", 1000), ("session_expired", 1000),
                                   ("input_audio_buffer_full", "input_audio_buffer.committed")]
+
+
+def test_a_long_transcription_does_not_hold_up_other_sessions(rt_server: RunningServer) -> None:
+    chunks = pcm24k_chunks(silence_s=0)
+
+    async def run() -> tuple[list[float], float, str]:
+        async with connect(ws_url(rt_server, "intent=transcription&model=tiny.en")) as busy, \
+                connect(ws_url(rt_server)) as other:
+            await busy.send(ga_update({"turn_detection": None}))
+            await until(busy, "session.updated")
+            for chunk in chunks:
+                await busy.send(append(chunk))
+            await busy.send(json.dumps({"type": "input_audio_buffer.commit"}))
+            await until(busy, "input_audio_buffer.committed")
+            round_trips, loop = [], asyncio.get_running_loop()
+            for _ in range(5):  # while tiny.en decodes 11 s of speech (0.5 s on an idle core)
+                started = loop.time()
+                await other.send(json.dumps({"type": "input_audio_buffer.clear"}))
+                await until(other, "input_audio_buffer.cleared")
+                round_trips.append(loop.time() - started)
+            answered = loop.time()
+            done = await until(busy, f"{TRANSCRIPTION}.completed")
+            return round_trips, loop.time() - answered, str(done["transcript"])
+
+    round_trips, completed_after_s, transcript = asyncio.run(run())
+    assert completed_after_s > 0.05  # the other session was answered while the decode still ran
+    assert max(round_trips) < 0.5, round_trips
+    assert words(transcript) == words(JFK_TEXT)

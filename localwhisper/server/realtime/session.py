@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -81,7 +82,7 @@ class RealtimeSession:
             self._startup_problems.append(exc)
             return None
 
-    def _vad_model_path(self) -> Any:
+    def _vad_model_path(self) -> Path:
         models_dir = self.services.registry.models_dir
         try:
             return self.services.registry.resolve(self.config.transcription.model or "").resolve_vad_model(
@@ -113,6 +114,7 @@ class RealtimeSession:
     # --- the session ----------------------------------------------------------------
     async def run(self) -> None:
         self.counters.sessions += 1
+        reason: InvalidEvent | None = None  # stays None when the client left (or a send failed)
         try:
             with self._scope:
                 async with anyio.create_task_group() as group:
