@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import av
 import numpy as np
@@ -193,16 +194,61 @@ print(json.dumps({"max_diff": float(np.abs(np.concatenate(parts) - whole).max())
 """
 
 
-def test_vad_stream_is_chunking_independent_and_levelling_hears_quiet_speech() -> None:
+def run_child(script: str) -> dict[str, Any]:
+    """``script`` in a child process with the VAD model path and jfk.wav as arguments; its JSON report."""
     vad_model = REPO_ROOT / "models" / "ggml-silero-v6.2.0.bin"
     if not vad_model.is_file():
         vad_model = WHISPER_CPP_DIR / "models" / "for-tests-silero-v6.2.0-ggml.bin"
     jfk = WHISPER_CPP_DIR / "samples" / "jfk.wav"
-    done = subprocess.run([sys.executable, "-c", VAD_CHECK, str(vad_model), str(jfk)], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", script, str(vad_model), str(jfk)], capture_output=True,
                           text=True, timeout=120, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_vad_stream_is_chunking_independent_and_levelling_hears_quiet_speech() -> None:
+    report = run_child(VAD_CHECK)
     assert report["frames"] == 176000 // FRAME_SAMPLES
     assert report["max_diff"] < 1e-5
     assert 0.4 < report["speech"] < 0.95
     assert report["quiet_levelled"] > max(0.4, report["quiet_raw"])
+
+
+INPUT_CHECK = """
+import dataclasses, json, sys
+import av
+import numpy as np
+from localwhisper.server.realtime.input_audio import InputAudio, Turn
+from localwhisper.server.realtime.session_config import SessionConfig
+
+resampler = av.AudioResampler(format="s16", layout="mono", rate=24000)
+with av.open(sys.argv[2]) as container:
+    frames = [f for frame in container.decode(audio=0) for f in resampler.resample(frame)]
+pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in frames] + [np.zeros(24000, np.int16)]).tobytes()
+
+def turns(sizes, manual_until=0):
+    config = SessionConfig()
+    audio = InputAudio(dataclasses.replace(config, turn_detection=None) if manual_until else config,
+                       sys.argv[1], 60)
+    found, at, step = [], 0, 0
+    while at < len(pcm):
+        if manual_until and at >= manual_until:
+            audio.configure(config)
+            manual_until = 0
+        size = sizes[step % len(sizes)]
+        found += [(e.start, e.end) for e in audio.feed(pcm[at:at + size]) if isinstance(e, Turn)]
+        at, step = at + size, step + 1
+    return found
+
+print(json.dumps({"appends_100ms": turns([4800]), "odd_appends": turns([7, 9601, 1234, 3]),
+                  "vad_from_2s": turns([4800], manual_until=96000)}))
+"""
+
+
+def test_turns_do_not_depend_on_append_sizes_and_vad_can_start_late() -> None:
+    report = run_child(INPUT_CHECK)
+    assert len(report["appends_100ms"]) >= 3
+    assert report["odd_appends"] == report["appends_100ms"]
+    late = report["vad_from_2s"]
+    assert late and late[0][0] >= 2 * 16000 - 300 * 16  # nothing before VAD started (but the padding)
+    assert abs(late[-1][1] - report["appends_100ms"][-1][1]) <= 2 * FRAME_SAMPLES

@@ -43,5 +43,11 @@ class SpeechProbabilities:
         self.frames += len(probs)
         return probs
 
+    def restart(self) -> None:
+        """Forget the stream so far: the next sample fed is the start of a new one."""
+        self._pending = np.zeros(0, dtype=np.float32)
+        self.frames = 0
+        self._fresh = True
+
     def close(self) -> None:
         self._vad.close()

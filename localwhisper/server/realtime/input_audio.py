@@ -101,11 +101,11 @@ class InputAudio:
 
     def configure(self, config: SessionConfig) -> None:
         """Apply a (possibly changed) format and turn detection; buffered audio stays."""
+        self._set_turn_detection(config.turn_detection)  # first: it is the part that can fail
         if config.audio_format != self._format:
             self._format = config.audio_format
             self._decoder = AudioDecoder(config.audio_format)
             self._resampler = StreamResampler(config.audio_format.rate)
-        self._set_turn_detection(config.turn_detection)
 
     def _set_turn_detection(self, turns: TurnDetection | None) -> None:
         if turns is None:
@@ -113,11 +113,13 @@ class InputAudio:
             return
         if self._detector is not None and self._detector.config == turns:
             return
-        if self._probabilities is None:
-            if self._vad_model_path is None:
-                raise InvalidEvent("Server VAD needs a VAD model, and none is configured.",
-                                   code="invalid_value", param="turn_detection")
-            self._probabilities = SpeechProbabilities(self._vad_model_path)
+        if self._detector is None:  # VAD starts (again) here: it sees the stream from now on
+            if self._probabilities is None:
+                if self._vad_model_path is None:
+                    raise InvalidEvent("Server VAD needs a VAD model, and none is configured.",
+                                       code="invalid_value", param="turn_detection")
+                self._probabilities = SpeechProbabilities(self._vad_model_path)
+            self._probabilities.restart()
             self._leveller = StreamLeveller()
             self._vad_origin = self.buffer.end
         self._detector = TurnDetector(turns, max_turn_ms=self._max_turn_ms)
