@@ -46,7 +46,8 @@ RATE = 24_000
 CHUNK_MS = 100
 SPEECH_END_MS = 10_620  # jfk.wav's last word ends here (Silero: 8.16-10.62 s)
 MIN_SILENCE_MS = 1_000
-TURN_TIMEOUT_S = 60.0
+TURN_TIMEOUT_S = 120.0
+CONNECT_TIMEOUT_S = 60.0
 PHRASE = "ask not what your country can do for you"
 
 
@@ -113,7 +114,8 @@ async def one_session(port: int, model: str, speech: list[bytes]) -> dict[str, A
     speech_end_chunk = -(-SPEECH_END_MS // CHUNK_MS) - 1  # the chunk that holds the last word
     turns = Turns()
     speech_end_sent = 0.0
-    async with connect(url, subprotocols=["realtime"], max_size=None) as socket:  # type: ignore[list-item]
+    async with connect(url, subprotocols=["realtime"], max_size=None,  # type: ignore[list-item]
+                       open_timeout=CONNECT_TIMEOUT_S) as socket:
         await socket.send(json.dumps(session_update(model)))
         while json.loads(await socket.recv()).get("type") not in ("session.updated",
                                                                    "transcription_session.updated"):
@@ -153,6 +155,16 @@ async def one_session(port: int, model: str, speech: list[bytes]) -> dict[str, A
     return result
 
 
+async def guarded_session(port: int, model: str, speech: list[bytes]) -> dict[str, Any]:
+    """A session whose failure (a refused or timed-out connection) is a row entry, not a crash."""
+    from websockets.exceptions import WebSocketException
+
+    try:
+        return await one_session(port, model, speech)
+    except (OSError, TimeoutError, WebSocketException) as exc:
+        return {"audio_s": 0.0, "turns": 0, "transcript": "", "error": f"{type(exc).__name__}: {exc}"}
+
+
 def percentile(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 3) if values else None
 
@@ -168,7 +180,7 @@ async def level(port: int, pid: int, model: str, sessions: int, rounds: int,
     load_before = load_average()
     cpu_before, busy_before, own_before = server_cpu_s(pid), _busy_seconds(), sum(os.times()[:2])
     for _ in range(rounds):
-        results += await asyncio.gather(*(one_session(port, model, speech) for _ in range(sessions)))
+        results += await asyncio.gather(*(guarded_session(port, model, speech) for _ in range(sessions)))
     server_cpu = server_cpu_s(pid) - cpu_before
     others = _busy_seconds() - busy_before - server_cpu - (sum(os.times()[:2]) - own_before)
     latencies = [r["latency_s"] for r in results if "latency_s" in r]
@@ -211,7 +223,11 @@ def main(argv: list[str] | None = None) -> int:
                     print(table([rows[-1]]), flush=True)
         finally:
             server.terminate()
-            server.wait(30)
+            try:
+                server.wait(60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
     columns = ["layout", "model", "sessions", "sessions_run", "turns_per_session", "correct", "failed",
                "p50_s", "p95_s", "stopped_p50_s", "stopped_p95_s", "server_cpu_per_audio_s", "others_cpu_s",
                "load_before"]
