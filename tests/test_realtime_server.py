@@ -9,6 +9,7 @@ import difflib
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import av
@@ -473,3 +474,17 @@ def test_a_long_transcription_does_not_hold_up_other_sessions(rt_server: Running
     assert completed_after_s > 0.05  # the other session was answered while the decode still ran
     assert max(round_trips) < 0.5, round_trips
     assert words(transcript) == words(JFK_TEXT)
+
+
+def test_sessions_are_admitted_against_the_memory_budget(tmp_path: Path) -> None:
+    """In process (no model is touched): a budget smaller than the process refuses every session."""
+    from starlette.testclient import TestClient, WebSocketDenialResponse
+
+    from localwhisper.server import ServerSettings, create_app
+
+    app = create_app(ServerSettings(models_dir=tmp_path, max_memory=64 * 1024 * 1024, ensure_models=False))
+    with TestClient(app) as client, pytest.raises(WebSocketDenialResponse) as caught:
+        client.websocket_connect("/v1/realtime?intent=transcription").__enter__()
+    assert caught.value.status_code == 503
+    assert caught.value.headers["retry-after"] == "1"
+    assert caught.value.json()["error"]["code"] == "server_busy"

@@ -13,6 +13,9 @@ Browsers let any page open a WebSocket to any host and read the answers, so a ha
 that carries an ``Origin`` (browsers always send one) must come from the server's own
 origin or one of the configured CORS origins; others are closed with 1008 (HTTP 403).
 Clients that send no ``Origin`` (SDKs, scripts) are not affected.
+
+Each session is admitted against the server's memory budget (its VAD context and a full
+input buffer); when it does not fit, the handshake is answered 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from urllib.parse import urlsplit
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from localwhisper.errors import ServerBusy
+
+from ..errors import error_response
+from ..memory import MIB
 from ..services import services_of
 from .hub import Counters
 from .session import RealtimeSession
@@ -30,6 +37,9 @@ from .session import RealtimeSession
 logger = logging.getLogger("localwhisper.realtime")
 BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+SESSION_BASE_BYTES = 4 * MIB  # a session's own Silero context (3 MiB) and bookkeeping
+SAMPLE_BYTES = 4  # float32 at 16 kHz in the input buffer
 ECHOED_SUBPROTOCOLS = ("realtime", BETA_SUBPROTOCOL)
 
 
@@ -58,14 +68,27 @@ async def realtime(websocket: WebSocket) -> None:
                        "origin)", websocket.headers.get("origin"))
         await websocket.close(POLICY_VIOLATION)
         return
-    await websocket.accept(subprotocol=chosen_subprotocol(offered))
-    session = RealtimeSession(websocket, services, counters, beta=is_beta(websocket, offered),
-                              model=websocket.query_params.get("model"))
-    logger.info("realtime session %s opened (%s dialect)", session.id, "beta" if session.beta else "GA")
+    estimate = SESSION_BASE_BYTES + int(services.settings.realtime_max_buffer_s * 16000 * SAMPLE_BYTES)
     try:
-        await session.run()
+        reservation = services.runner.budget.admit(estimate)
+    except ServerBusy as exc:
+        logger.warning("realtime session refused: %s", exc.message)
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):
+            await websocket.send_denial_response(error_response(exc))
+        else:
+            await websocket.close(TRY_AGAIN_LATER)
+        return
+    try:
+        await websocket.accept(subprotocol=chosen_subprotocol(offered))
+        session = RealtimeSession(websocket, services, counters, beta=is_beta(websocket, offered),
+                                  model=websocket.query_params.get("model"))
+        logger.info("realtime session %s opened (%s dialect)", session.id, "beta" if session.beta else "GA")
+        try:
+            await session.run()
+        finally:
+            logger.info("realtime session %s closed after %.1f s", session.id, session.age_s)
     finally:
-        logger.info("realtime session %s closed after %.1f s", session.id, session.age_s)
+        services.runner.budget.release(reservation)
 
 
 ROUTES = [WebSocketRoute("/v1/realtime", realtime)]

@@ -25,6 +25,7 @@ from localwhisper.errors import InvalidEvent, LocalWhisperError
 from localwhisper.models.config import DEFAULT_VAD_MODEL
 from localwhisper.transcribe.engine import validate_options
 
+from ..memory import trim
 from ..services import Services
 from . import events
 from .audio_codecs import decode_base64
@@ -131,6 +132,9 @@ class RealtimeSession:
         finally:
             self.audio.close()
             self.counters.sessions -= 1
+            if self.counters.sessions == 0:  # the last one: hand the freed heap back to the OS
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(trim)
 
     async def _receive_loop(self) -> InvalidEvent | None:
         """Handle events until the client leaves (None) or a limit ends the session (the reason)."""
