@@ -46,22 +46,22 @@ class Collected:
     ignored: tuple[str, ...]  # files in the walked folders that are not audio or video
 
 
-def expand_arguments(arguments: Iterable[str]) -> list[tuple[Path, bool]]:
-    """Each argument as ``(path, explicit)``; ``@list.txt`` expands to the paths it lists.
+def expand_arguments(arguments: Iterable[str]) -> list[Path]:
+    """Each argument as a path; ``@list.txt`` expands to the paths it lists.
 
     A list holds one path per line (blank lines and ``#`` comments skipped), relative
     to the current directory as on the command line.
     """
-    expanded: list[tuple[Path, bool]] = []
+    expanded: list[Path] = []
     for argument in arguments:
         if argument.startswith(LIST_PREFIX) and len(argument) > 1:
             listing = Path(argument[1:]).read_text(encoding="utf-8")
             for line in listing.splitlines():
                 line = line.strip()
                 if line and not line.startswith("#"):
-                    expanded.append((Path(line), True))
+                    expanded.append(Path(line))
         else:
-            expanded.append((Path(argument), True))
+            expanded.append(Path(argument))
     return expanded
 
 
@@ -110,7 +110,7 @@ def collect_inputs(arguments: Sequence[str], *, exclude: Sequence[str | os.PathL
     found: dict[Path, int | None] = {}
     bases: list[Path] = []
     ignored: list[str] = []
-    for path, _explicit in expand_arguments(arguments):
+    for path in expand_arguments(arguments):
         path = Path(os.path.abspath(path))
         if path.is_dir():
             bases.append(path)

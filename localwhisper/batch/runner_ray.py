@@ -57,11 +57,15 @@ def connect(address: str | None) -> bool:
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if address is None:
-        ray.init(num_cpus=available_cores(), include_dashboard=False,
-                 object_store_memory=LOCAL_OBJECT_STORE_BYTES, log_to_driver=False)
-    else:
-        ray.init(address=address, log_to_driver=False)
+    try:
+        if address is None:
+            ray.init(num_cpus=available_cores(), include_dashboard=False,
+                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
+        raise BatchError(f"cannot connect to {where}: {_last_line(exc)}") from exc
     return True
 
 
@@ -133,15 +137,18 @@ class RayRunner:
                 self._on_ready(starting[ref], ref, retry)
                 continue
             actor = tasks[ref]
-            item, attempt = actor.tasks.pop(ref)
+            item, attempt = actor.tasks[ref]
             try:
-                yield self.ray.get(ref)
+                record = self.ray.get(ref)
             except self.ray.exceptions.RayTaskError as exc:  # raised in process(): not a death
+                del actor.tasks[ref]
                 yield error_record(item, self.options_key, getattr(exc, "cause", None) or exc,
                                    attempts=attempt)
-            except self.ray.exceptions.RayError as exc:
-                actor.tasks = {ref: (item, attempt), **actor.tasks}  # it was the oldest: back in front
+            except self.ray.exceptions.RayError as exc:  # the actor is gone, with all its tasks
                 yield from self._on_death(actor, exc, retry, started=True)
+            else:
+                del actor.tasks[ref]
+                yield record
 
     def _on_ready(self, actor: _Actor, ref: Any, retry: deque[tuple[BatchItem, int]]) -> None:
         actor.ready = None
