@@ -79,6 +79,7 @@ export class LiveTranscription {
       const { context, source } = await openAudio(this.stream);
       this.context = context;
       await context.audioWorklet.addModule(new URL("pcm16-worklet.js", import.meta.url));
+      if (this.stopping) throw new Error("stopped before it started");
       this.worklet = new AudioWorkletNode(context, "pcm16-capture", {
         processorOptions: { targetRate: RATE, chunkMs: CHUNK_MS },
       });
@@ -91,7 +92,8 @@ export class LiveTranscription {
       await context.resume();
       this.connect(model, language, key);
     } catch (err) {
-      this.view.status("Microphone: " + (err.message || err), true);
+      if (this.stopping) this.view.status("Stopped.");
+      else this.view.status("Microphone: " + (err.message || err), true);
       this.release();
       this.running = false;
     }
@@ -100,7 +102,13 @@ export class LiveTranscription {
   connect(model, language, key) {
     const protocols = ["realtime"];
     if (key) protocols.push("openai-insecure-api-key." + key);
-    const socket = new WebSocket(realtimeUrl(model), protocols);
+    let socket;
+    try {
+      socket = new WebSocket(realtimeUrl(model), protocols);
+    } catch (err) {
+      throw new Error("cannot open the WebSocket (an API key must be a plain token to travel as a subprotocol): "
+                      + err.message);
+    }
     this.socket = socket;
     this.opened = false;
     socket.onopen = () => {
