@@ -147,3 +147,16 @@ def test_microphone_with_a_wrong_key_says_so(mic_browser: Browser, keyed_server:
     assert page.text_content("#mic") == "Start microphone"
     page.context.close()
     assert not errors, errors
+
+
+def test_microphone_without_a_key_connects(mic_browser: Browser, server: RunningServer) -> None:
+    """No key: the page offers only the ``realtime`` subprotocol, which the server must accept."""
+    page, errors = open_page(mic_browser, server, None)
+    page.click("#mic")
+    page.wait_for_function("document.getElementById('live-status').textContent.startsWith('Listening')",
+                           timeout=20_000)
+    page.click("#mic")
+    page.wait_for_function("document.getElementById('live-status').textContent === 'Stopped.'",
+                           timeout=20_000)
+    page.context.close()
+    assert not errors, errors
