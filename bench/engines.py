@@ -65,7 +65,7 @@ def parse_cli_timings(stderr: str) -> dict[str, float]:
 
 def cli_variant(stderr: str) -> str | None:
     found = re.findall(r"libggml-cpu-([\w.-]+?)\.so", stderr)
-    return found[0] if found else None
+    return found[0] if found else "native"  # a GGML_NATIVE build has one ggml-cpu built in
 
 
 # --- workers ----------------------------------------------------------------------------------
@@ -104,6 +104,10 @@ def _localwhisper(args: dict[str, Any]) -> dict[str, Any]:
     from localwhisper.transcribe.engine import Model
 
     import_s = time.perf_counter() - t_import
+    if args.get("fallback_logprob") is not None:  # the default decoding's threshold, for tuning
+        from localwhisper.transcribe import decoding
+
+        decoding.FALLBACK_BEAM_LOGPROB = float(args["fallback_logprob"])
     repo = Path(__file__).resolve().parent.parent
     vad = repo / "vendor" / "whisper.cpp" / "models" / "for-tests-silero-v6.2.0-ggml.bin"
     t0 = time.perf_counter()
@@ -117,6 +121,15 @@ def _localwhisper(args: dict[str, Any]) -> dict[str, Any]:
             code, prob, _ = model.detect_language(decode_audio(path))
             results.append({"file": path, "language": code, "probability": round(prob, 4)})
         out["langid"] = results
+        return out
+    if args.get("task") == "many":  # a clip set: [{"path", "language"}], one model load
+        out["clips"] = []
+        for clip in args["files"]:
+            t0 = time.perf_counter()
+            options = args.get("options", {}) | {"language": clip["language"]}
+            result = model.transcribe(clip["path"], **options)
+            out["clips"].append({"path": clip["path"], "transcribe_s": round(time.perf_counter() - t0, 3),
+                                 "text": " ".join(s.text.strip() for s in result.segments)})
         return out
     times, first = [], None
     for i in range(int(args.get("repeats", 1))):
@@ -156,10 +169,25 @@ def _faster_whisper(args: dict[str, Any]) -> dict[str, Any]:
         out["langid"] = results
         return out
     options = {"beam_size": 1, "vad_filter": False} | args.get("options", {})
+    runner: Any = model
+    if args.get("batch_size"):  # BatchedInferencePipeline: VAD-cut windows decoded in batches
+        from faster_whisper import BatchedInferencePipeline
+
+        runner = BatchedInferencePipeline(model=model)
+        options = {k: v for k, v in options.items() if k != "vad_filter"} | {"batch_size": args["batch_size"]}
+    if args.get("task") == "many":
+        out["clips"] = []
+        for clip in args["files"]:
+            t0 = time.perf_counter()
+            generator, _ = runner.transcribe(clip["path"], **(options | {"language": clip["language"]}))
+            text = " ".join(segment.text.strip() for segment in generator)
+            out["clips"].append({"path": clip["path"], "transcribe_s": round(time.perf_counter() - t0, 3),
+                                 "text": text})
+        return out
     times, first = [], None
     for i in range(int(args.get("repeats", 1))):
         t0 = time.perf_counter()
-        generator, info = model.transcribe(args["audio"], **options)
+        generator, info = runner.transcribe(args["audio"], **options)
         segs: list[Seg] = []
         for segment in generator:
             if not segs and i == 0:

@@ -1,9 +1,10 @@
 """Build and install the peers the benchmarks compare against (idempotent).
 
-* ``whisper-cli`` and ``whisper-server`` from the SAME vendored whisper.cpp
-  source, with the same run-time CPU dispatch as our library
-  (``GGML_BACKEND_DL`` + ``GGML_CPU_ALL_VARIANTS``), into the git-ignored
-  ``bench/work/whisper.cpp-build``. Never committed, never shipped.
+* ``whisper-cli`` and ``whisper-server`` from the SAME vendored (patched) whisper.cpp
+  source with upstream's default build flags (``GGML_NATIVE=ON``: tuned for the CPU it is
+  built on), into the git-ignored ``bench/work/whisper.cpp-build``, and once more with our
+  library's extra ggml flags (``OURS_FLAGS``) into ``bench/work/whisper.cpp-build-ours``.
+  Never committed, never shipped.
 * ``faster-whisper`` (pip, into the running venv).
 * the bench's model set under ``bench/work/models``: the ggml conversions
   (tiny.en, base), their q8_0/q5_0 quantisations (whisper-quantize), and
@@ -31,42 +32,49 @@ WORK = REPO / "bench" / "work"
 SOURCE = REPO / "vendor" / "whisper.cpp"
 BUILD = WORK / "whisper.cpp-build"
 BIN = BUILD / "bin"
+# the same tree built with our library's extra ggml flags (CMakeLists.txt): "whisper-cli (ours)"
+BUILD_OURS = WORK / "whisper.cpp-build-ours"
+OURS_FLAGS = ("-DGGML_LLAMAFILE=ON",)
 MODELS = WORK / "models"
 TEST_MODELS = REPO / ".cache" / "test-models"
 TARGETS = ("whisper-cli", "whisper-server")
 MODEL_NAMES = ("tiny.en", "base")
 QUANTS = ("q8_0", "q5_0")
+# upstream's defaults, as a user building whisper.cpp here gets them: GGML_NATIVE=ON (tuned
+# for this CPU, one ggml-cpu built in), no backend modules, tinyBLAS off
 CMAKE_FLAGS = (
-    "-DGGML_BACKEND_DL=ON", "-DGGML_CPU_ALL_VARIANTS=ON", "-DGGML_NATIVE=OFF",
     "-DWHISPER_BUILD_EXAMPLES=ON", "-DWHISPER_BUILD_SERVER=ON", "-DWHISPER_BUILD_TESTS=OFF",
     "-DWHISPER_SDL2=OFF", "-DWHISPER_CURL=OFF", "-DCMAKE_BUILD_TYPE=Release",
 )
 
 
-def whisper_cli() -> Path:
-    return BIN / "whisper-cli"
+def whisper_cli(ours: bool = False) -> Path:
+    """whisper-cli with upstream's default ggml flags, or (``ours``) with our library's."""
+    return (BUILD_OURS if ours else BUILD) / "bin" / "whisper-cli"
 
 
 def whisper_server() -> Path:
     return BIN / "whisper-server"
 
 
-def peers_built() -> bool:
-    return all((BIN / t).is_file() for t in TARGETS) and any(BIN.glob("libggml-cpu-*.so"))
+def peers_built(build: Path = BUILD) -> bool:
+    return all((build / "bin" / t).is_file() for t in TARGETS)
 
 
-def build_whisper_cpp(jobs: int) -> None:
-    if peers_built():
-        print(f"whisper.cpp peers already built in {BIN}")
-        return
-    if not (SOURCE / "include" / "whisper.h").is_file():
-        subprocess.run([sys.executable, str(REPO / "vendor" / "fetch_whisper_cpp.py")], check=True)
-    generator = ["-G", "Ninja"] if _which("ninja") else []
-    subprocess.run(["cmake", "-S", str(SOURCE), "-B", str(BUILD), *generator, *CMAKE_FLAGS], check=True)
-    # ggml depends on every backend module, so the CPU variants are built with the targets
-    subprocess.run(["cmake", "--build", str(BUILD), "-j", str(jobs), "--target", *TARGETS], check=True)
-    if not peers_built():
-        raise SystemExit(f"build finished but {TARGETS} or ggml-cpu variants are missing in {BIN}")
+def build_whisper_cpp(jobs: int, *, ours: bool = True) -> None:
+    """Build the stock-flag peers and (``ours``) the same tree with OURS_FLAGS."""
+    for build, extra in ((BUILD, ()), (BUILD_OURS, OURS_FLAGS)) if ours else ((BUILD, ()),):
+        if peers_built(build):
+            print(f"whisper.cpp peers already built in {build / 'bin'}")
+            continue
+        if not (SOURCE / "include" / "whisper.h").is_file():
+            subprocess.run([sys.executable, str(REPO / "vendor" / "fetch_whisper_cpp.py")], check=True)
+        generator = ["-G", "Ninja"] if _which("ninja") else []
+        subprocess.run(["cmake", "-S", str(SOURCE), "-B", str(build), *generator, *CMAKE_FLAGS, *extra],
+                       check=True)
+        subprocess.run(["cmake", "--build", str(build), "-j", str(jobs), "--target", *TARGETS], check=True)
+        if not peers_built(build):
+            raise SystemExit(f"build finished but {TARGETS} are missing in {build}")
 
 
 def cli_cpu_variant() -> str:
@@ -74,7 +82,7 @@ def cli_cpu_variant() -> str:
     # main() calls ggml_backend_load_all() first, which logs "loaded CPU backend from ...-<variant>.so"
     out = subprocess.run([str(whisper_cli()), "--help"], capture_output=True, text=True, check=False)
     found = re.findall(r"libggml-cpu-([\w.-]+?)\.so", out.stdout + out.stderr)
-    return found[0] if found else "unknown"
+    return found[0] if found else "native"
 
 
 def _which(name: str) -> bool:

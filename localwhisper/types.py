@@ -39,7 +39,7 @@ class TranscribeOptions:
     compression_ratio_threshold: float | None = 2.4  # fallback trigger and repetition-loop guard
     log_prob_threshold: float | None = -1.0
     no_speech_threshold: float | None = 0.6
-    beam_size: int = 1  # 1 = greedy
+    beam_size: int | None = None  # None = the default policy (transcribe/decoding.py); 1 = greedy
     best_of: int = 5  # candidates when sampling at temperature > 0
     patience: float = 1.0
     length_penalty: float | None = None

@@ -44,10 +44,13 @@ def test_struct_layout_matches_compiler(probe: dict[str, Any], c_name: str) -> N
         assert getattr(mirror, name).offset == offset, f"{c_name}.{name}"
 
 
-def test_full_params_size_is_v181_layout(probe: dict[str, Any]) -> None:
-    # v1.8.1 inserted carry_initial_prompt mid-struct (296 -> 304 bytes on x86-64)
+def test_full_params_size_is_v181_layout_plus_patch_0005(probe: dict[str, Any]) -> None:
+    # v1.8.1 inserted carry_initial_prompt mid-struct (296 -> 304 bytes on x86-64); patch 0005
+    # appends fallback_beam_size and fallback_beam_logprob_thold (304 -> 312)
     if ctypes.sizeof(ctypes.c_void_p) == 8:
-        assert probe["struct whisper_full_params"]["size"] == 304
+        layout = probe["struct whisper_full_params"]
+        assert layout["size"] == 312
+        assert layout["fields"]["fallback_beam_size"] == 304
 
 
 def test_version_matches_pin() -> None:

@@ -308,3 +308,35 @@ def test_prompt_projection_keeps_tokens_identical(ggml_tiny_en: Path) -> None:
             single = decode([token], position)
     assert int(batched.argmax()) == int(single.argmax())
     assert np.abs(batched - single).max() < 0.02 * np.abs(single).max()
+
+
+def test_beam_fallback_runs_on_uncertain_windows(ggml_tiny_en: Path) -> None:
+    """Patch 0005: greedy with a beam-search fallback decodes beams only below its threshold.
+
+    A threshold above every window's average log-probability (0) must give beam search's
+    tokens exactly; one below every window's must give greedy's exactly."""
+    from conftest import JFK_WAV
+
+    from localwhisper.audio import decode_audio
+    from whisper_native import FullParams, WhisperContext, read_segments, run_full
+    from whisper_native import whisper_h as C
+
+    def tokens(params: FullParams) -> list[int]:
+        # a fresh state each: beam search over a KV cache laid out by an earlier call can
+        # differ in the last float bits, and so in a close choice between two beams
+        params.set(n_threads=2, language="en")
+        with ctx.new_state() as state:
+            run_full(ctx, state, params, samples)
+            return [t.id for s in read_segments(ctx, state) for t in s.tokens]
+
+    samples = decode_audio(JFK_WAV)
+    with WhisperContext(ggml_tiny_en) as ctx:
+        greedy = tokens(FullParams())
+        beam = tokens(FullParams(C.WHISPER_SAMPLING_BEAM_SEARCH).set_beam_search(5))
+        above = tokens(FullParams().set_beam_fallback(5, 0.0))
+        below = tokens(FullParams().set_beam_fallback(5, -100.0))
+        off = tokens(FullParams().set_beam_fallback(0, 0.0))
+    assert greedy != beam, "tiny.en decodes jfk.wav differently with beams: the test needs that"
+    assert above == beam
+    assert below == greedy
+    assert off == greedy

@@ -287,6 +287,9 @@ class whisper_full_params(Structure):
         ("vad", c_bool),  # bool vad;
         ("vad_model_path", c_char_p),  # const char * vad_model_path;
         ("vad_params", whisper_vad_params),  # whisper_vad_params vad_params;
+        # localwhisper patch 0005 (beam-search fallback for greedy decoding):
+        ("fallback_beam_size", c_int),  # int fallback_beam_size;
+        ("fallback_beam_logprob_thold", c_float),  # float fallback_beam_logprob_thold;
     ]
 
 

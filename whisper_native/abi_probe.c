@@ -83,6 +83,7 @@ int main(void) {
     FIELD(P, logits_filter_callback) FIELD(P, logits_filter_callback_user_data)
     FIELD(P, grammar_rules) FIELD(P, n_grammar_rules) FIELD(P, i_start_rule) FIELD(P, grammar_penalty)
     FIELD(P, vad) FIELD(P, vad_model_path) FIELD(P, vad_params)
+    FIELD(P, fallback_beam_size) FIELD(P, fallback_beam_logprob_thold)
     END()
 #undef P
 

@@ -85,6 +85,13 @@ class FullParams:
         self.struct.beam_search.patience = patience
         return self
 
+    def set_beam_fallback(self, beam_size: int, logprob_threshold: float) -> FullParams:
+        """Greedy windows below ``logprob_threshold`` are decoded again with ``beam_size`` beams
+        (patch 0005; 0 or 1 = off)."""
+        self.struct.fallback_beam_size = beam_size
+        self.struct.fallback_beam_logprob_thold = logprob_threshold
+        return self
+
     def set_prompt_tokens(self, tokens: Sequence[int]) -> FullParams:
         array = self._keep((C.whisper_token * len(tokens))(*tokens))
         self.struct.prompt_tokens = ctypes.cast(array, ctypes.POINTER(C.whisper_token))

@@ -39,7 +39,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--word-timestamps", action="store_true", help="compute word-level timestamps")
     parser.add_argument("--vad", action="store_true", help="transcribe only the speech found by Silero VAD")
     parser.add_argument("-t", "--threads", type=int, default=None, help="threads (default: all cores)")
-    parser.add_argument("--beam-size", type=int, default=None, help="beam search width (default: greedy)")
+    parser.add_argument("--beam-size", type=int, default=None,
+                        help="beam search width; 1 = greedy (default: beam 5 on inputs up to 30 s, "
+                        "else greedy with beam 5 on uncertain windows)")
     parser.add_argument("--prompt", default=None, help="initial prompt (spelling, names, style)")
     parser.add_argument("--max-line-width", type=int, default=None, help="wrap srt/vtt lines")
     parser.add_argument("--max-line-count", type=int, default=None, help="lines per srt/vtt cue")

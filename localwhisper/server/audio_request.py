@@ -22,7 +22,7 @@ field                          type     meaning
 ``vad_min_silence_duration_ms`` int     silence that ends a speech span
 ``vad_max_speech_duration_s``  float    longer speech spans are split
 ``vad_speech_pad_ms``          int      padding kept around speech
-``beam_size``                  int      1 = greedy (default), up to 16
+``beam_size``                  int      1 = greedy, up to 16 (default: see transcribe/decoding.py)
 ``best_of``                    int      candidates when sampling at temperature > 0
 ``patience``                   float    beam search patience
 ``length_penalty``             float    beam search length penalty

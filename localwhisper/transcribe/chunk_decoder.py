@@ -32,6 +32,7 @@ from whisper_native import (
     read_segments,
     run_full,
 )
+from whisper_native import whisper_h as C
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ SegmentCallback = Callable[[Segment], None]
 ProgressCallback = Callable[[int], None]
 NON_SPEECH_MARKERS = frozenset({"[BLANK_AUDIO]", "[ Silence ]", "[silence]", "(silence)"})
 MIN_SAMPLES = SAMPLE_RATE * 105 // 100  # whisper.cpp skips input shorter than 1 s: pad to 1.05 s
+# Previous-text context carried from one piece into the next, in tokens (whisper.cpp's own
+# window-to-window budget is n_text_ctx / 2 = 224, of which one is <|startofprev|>).
+MAX_CARRIED_TOKENS = 223
 
 
 class AbortHandle:
@@ -84,6 +88,12 @@ class ChunkDecoder:
         self.language, self.n_threads = language, n_threads
         self.on_segment, self.abort = on_segment, abort
         self.segments: list[Segment] = []
+        # the decoded tokens of the last pass, timestamps included, as whisper.cpp carries them
+        # from window to window: text-only prompts made the next piece's timestamps coarse
+        # (whole seconds) and its decoding ~1.6x slower on long_en_a
+        self.carried_tokens: list[int] = []
+        self._timestamp_begin = C.whisper_token_beg(context.pointer)
+        self._eot = C.whisper_token_eot(context.pointer)
         self.start_piece(Timeline([]), origin_ms=0, end_ms=0, on_progress=None)
 
     def start_piece(self, timeline: Timeline, *, origin_ms: int, end_ms: int,
@@ -96,10 +106,19 @@ class ChunkDecoder:
     def _to_input_ms(self, packed_ms: int, *, is_end: bool = False) -> int:
         return self.origin_ms + self.timeline.to_original_ms(packed_ms, is_end=is_end)
 
-    def decode(self, audio: npt.NDArray[np.float32], start: int, end: int, prompt: str | None) -> int:
-        """Decode ``audio[start:end]``; returns how many segments it added."""
+    def prompt_tokens(self, prompt: str | None) -> list[int]:
+        """The user's prompt, then as much of the carried context as fits (whisper.cpp's order)."""
+        head = self.context.tokenize(" " + prompt.strip()) if prompt and prompt.strip() else []
+        room = max(0, MAX_CARRIED_TOKENS - len(head))
+        return head[-MAX_CARRIED_TOKENS:] + (self.carried_tokens[-room:] if room else [])
+
+    def decode(self, audio: npt.NDArray[np.float32], start: int, end: int, prompt: str | None,
+               prompt_tokens: list[int] | None = None) -> int:
+        """Decode ``audio[start:end]``; returns how many segments it added. ``prompt_tokens``
+        (already including ``prompt``) replace ``prompt`` when given."""
         added_before = len(self.segments)
         restarts = 0
+        self._prompt_tokens = prompt_tokens
         while (loop_at := self._pass(audio, start, end, prompt, restarts)) is not None:
             restart_ms = self._to_input_ms(loop_at * 1000 // SAMPLE_RATE)
             log.info("repetition loop at %.1f s: decoding again from there without the prompt",
@@ -116,10 +135,14 @@ class ChunkDecoder:
                 condition_on_previous_text=False,
                 temperature=options.temperature + options.temperature_increment * (restarts - 1))
             prompt = effective_prompt(self.options)
+        prompt_tokens = None if restarts else self._prompt_tokens
         flag = AbortFlag()
         self.abort._attach(flag)
         params = build_full_params(options, language=self.language, n_threads=self.n_threads,
-                                   abort_flag=flag, prompt=prompt)
+                                   abort_flag=flag, prompt=prompt,
+                                   span_ms=(end - start) * 1000 // SAMPLE_RATE)
+        if prompt_tokens:
+            params.set_prompt_tokens(prompt_tokens)
         offset_ms = start * 1000 // SAMPLE_RATE
         pass_texts: list[str] = []
         loop_start: int | None = None  # sample in ``audio`` where a repetition loop began
@@ -138,6 +161,9 @@ class ChunkDecoder:
                     flag.set()  # stops the pass at its next encoder/decoder step
                     continue
                 pass_texts.append(raw.text)
+                self.carried_tokens.extend(t.id for t in raw.tokens
+                                           if t.id < self._eot or t.id >= self._timestamp_begin)
+                del self.carried_tokens[:-MAX_CARRIED_TOKENS]
                 segment = self._segment(raw, offset_ms, options.temperature)
                 self.segments.append(segment)
                 if self.on_segment is not None:

@@ -8,10 +8,30 @@ from whisper_native import whisper_h as C
 
 DISABLED_LOGPROB_THRESHOLD = -1.0e9  # whisper.cpp has no "off": a bound nothing falls below
 
+# The default decoding (a request that does not set beam_size), chosen by measurement
+# (bench/accuracy.py, README "Default decoding"): beam search where it is cheap, greedy with
+# a beam-search fallback on uncertain windows where it is not.
+DEFAULT_BEAM_SIZE = 5
+SHORT_SPAN_MS = 30_000  # one window: the encoder dominates, so beams cost little
+FALLBACK_BEAM_LOGPROB = -0.5  # a greedy window whose average log-probability is below: beams
+
+
+def beam_policy(options: TranscribeOptions, span_ms: int) -> tuple[int, int]:
+    """(beam_size, fallback_beam_size) for decoding ``span_ms`` of audio with ``options``."""
+    if options.beam_size is not None:
+        return options.beam_size, 0
+    if options.temperature > 0.0:  # sampling was asked for: beams would ignore it
+        return 1, 0
+    if span_ms <= SHORT_SPAN_MS:
+        return DEFAULT_BEAM_SIZE, 0
+    return 1, DEFAULT_BEAM_SIZE
+
 
 def build_full_params(options: TranscribeOptions, *, language: str, n_threads: int,
-                      abort_flag: AbortFlag, prompt: str | None) -> FullParams:
-    beam = options.beam_size > 1
+                      abort_flag: AbortFlag, prompt: str | None, span_ms: int = 0) -> FullParams:
+    """``span_ms``: how much audio this call decodes (it picks the default decoding)."""
+    beam_size, fallback_beam = beam_policy(options, span_ms)
+    beam = beam_size > 1
     params = FullParams(C.WHISPER_SAMPLING_BEAM_SEARCH if beam else C.WHISPER_SAMPLING_GREEDY, abort_flag)
     params.set(
         n_threads=n_threads,
@@ -50,7 +70,9 @@ def build_full_params(options: TranscribeOptions, *, language: str, n_threads: i
         params.set(initial_prompt=prompt)
     params.set_greedy(best_of=max(1, options.best_of))
     if beam:
-        params.set_beam_search(beam_size=options.beam_size, patience=options.patience)
+        params.set_beam_search(beam_size=beam_size, patience=options.patience)
+    elif fallback_beam > 1:
+        params.set_beam_fallback(fallback_beam, FALLBACK_BEAM_LOGPROB)
     return params
 
 

@@ -83,7 +83,7 @@ def dtw_preset_for(dims: ModelDims) -> str | None:
 
 def validate_options(options: TranscribeOptions, multilingual: bool) -> str | None:
     """Check ranges; return the language code (None = detect)."""
-    if not 1 <= options.beam_size <= 16:
+    if options.beam_size is not None and not 1 <= options.beam_size <= 16:
         raise InvalidValue("beam_size must be between 1 and 16", param="beam_size")
     if not 1 <= options.best_of <= 16:
         raise InvalidValue("best_of must be between 1 and 16", param="best_of")
@@ -263,6 +263,7 @@ class Model:
                                n_threads=options.n_threads or self.n_threads, on_segment=on_segment,
                                abort=abort)
         prompt = effective_prompt(options)
+        carry = False  # from the second piece on: the previous piece's tokens as the prompt
         end = speech = 0
         for origin, piece in audio_pieces(blocks, self.chunk_samples, self.cut_search_samples):
             if abort.aborted:
@@ -282,12 +283,11 @@ class Model:
             decoder.start_piece(timeline, origin_ms=origin * 1000 // SAMPLE_RATE,
                                 end_ms=end * 1000 // SAMPLE_RATE,
                                 on_progress=_piece_progress(on_progress, origin, end, expected_samples))
-            added = decoder.decode(packed, 0, len(packed), prompt)
+            tokens = decoder.prompt_tokens(prompt) if carry else None
+            added = decoder.decode(packed, 0, len(packed), prompt, tokens)
             del piece, packed  # let the piece go before the next one is assembled
-            if options.condition_on_previous_text and added:
-                # carry the piece's last words into the next one, as a decode window would
-                carried = " ".join(s.text.strip() for s in decoder.segments[-3:])
-                prompt = " ".join(p for p in (effective_prompt(options), carried) if p)
+            # carry the piece's last tokens into the next one, as a decode window would
+            carry = options.condition_on_previous_text and added > 0
         if on_progress is not None:
             on_progress(100)
         return self._result(tuple(decoder.segments), code or self.default_language or "en",
