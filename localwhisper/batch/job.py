@@ -29,7 +29,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
     if unknown or not names:
         raise ValueError(f"unknown format(s) {', '.join(unknown) or repr(text)}; "
                          f"use one or more of {', '.join(FORMATS)} (comma separated) or all")
-    return tuple(dict.fromkeys(names))  # order kept, duplicates dropped
+    return tuple(dict.fromkeys(names))  # order kept, repeats dropped
 
 
 @dataclass(frozen=True)

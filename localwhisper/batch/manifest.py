@@ -117,7 +117,7 @@ class Manifest:
         self._write(record.to_json())
 
     def append_summary(self, summary: dict[str, Any]) -> None:
-        self._write(json.dumps({"summary": summary}, separators=(",", ":")))
+        self._write(json.dumps({"summary": summary}, ensure_ascii=False, separators=(",", ":")))
 
     def close(self) -> None:
         if self._fd >= 0:
