@@ -114,8 +114,9 @@ async def one_session(port: int, model: str, speech: list[bytes]) -> dict[str, A
     speech_end_chunk = -(-SPEECH_END_MS // CHUNK_MS) - 1  # the chunk that holds the last word
     turns = Turns()
     speech_end_sent = 0.0
+    # no client keepalive pings: a server too busy to answer one in time is slow, not gone
     async with connect(url, subprotocols=["realtime"], max_size=None,  # type: ignore[list-item]
-                       open_timeout=CONNECT_TIMEOUT_S) as socket:
+                       open_timeout=CONNECT_TIMEOUT_S, ping_interval=None) as socket:
         await socket.send(json.dumps(session_update(model)))
         while json.loads(await socket.recv()).get("type") not in ("session.updated",
                                                                    "transcription_session.updated"):
