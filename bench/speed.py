@@ -42,11 +42,11 @@ def reference(name: str) -> str:
     return common.JFK_REF if name == "jfk" else common.long_reference()
 
 
-def run_cli(model: Path, audio: Path, threads: int) -> dict[str, Any]:
+def run_cli(model: Path, audio: Path, threads: int, ours: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(dir=common.WORK) as tmp:
         prefix = Path(tmp) / "out"
         # not -np: its timings (load/encode/decode) give the in-process split; printing costs nothing
-        cmd = engines.cli_command(peers.whisper_cli(), model, audio, threads, prefix, quiet=False)
+        cmd = engines.cli_command(peers.whisper_cli(ours), model, audio, threads, prefix, quiet=False)
         proc = common.run_clean(cmd)
         if proc.rc != 0:
             raise RuntimeError(f"whisper-cli failed: {proc.stderr[-1500:]}")
@@ -112,12 +112,23 @@ def bench(audios: list[str], models: list[str], threads: list[int], weights: lis
                     rows.append(row(audio, model, "localwhisper", w, n, res | warm(lw_args, repeats)))
                     res = median_run(runs, partial(run_cli, ggml, path, n))
                     rows.append(row(audio, model, "whisper-cli", w, n, res))
+                    if w == "f16":  # the same tree with our ggml flags (tinyBLAS)
+                        res = median_run(runs, partial(run_cli, ggml, path, n, True))
+                        rows.append(row(audio, model, "whisper-cli (ours)", w, n, res))
                 for ct in fw_types:
                     print(f"{audio} {model} {ct} t={n}: faster-whisper", flush=True)
                     fw_args = common_args | {"engine": "faster-whisper", "compute_type": ct,
                                              "model": str(peers.fw_model_dir(model))}
                     res = median_run(runs, partial(run_worker, fw_args))
                     rows.append(row(audio, model, "faster-whisper", ct, n, res | warm(fw_args, repeats)))
+                    if ct != "int8":
+                        continue
+                    for label, extra in (("faster-whisper beam 5", {"options": {"language": "en",
+                                                                               "beam_size": 5}}),
+                                         ("faster-whisper batched(8)", {"batch_size": 8})):
+                        print(f"{audio} {model} {ct} t={n}: {label}", flush=True)
+                        res = median_run(runs, partial(run_worker, fw_args | extra))
+                        rows.append(row(audio, model, label, ct, n, res))
     add_ratios(rows)
     return rows
 
@@ -138,7 +149,7 @@ def add_ratios(rows: list[dict[str, Any]]) -> None:
 SPLIT = ("load", "mel", "encode", "encode_runs", "decode", "decode_runs", "batchd", "batchd_runs", "prompt",
          "prompt_runs", "sample", "fallbacks", "total")
 COLUMNS = ("audio", "model", "engine", "weights", "threads", "wall_s", "rtf", "transcribe_s", "warm_s",
-           "import_s", "load_s", "first_seg_s", "rss_mib", "wer", "x_cli", "x_fw_int8", "noise")
+           "import_s", "load_s", "first_seg_s", "rss_mib", "wer", "x_cli", "x_fw_int8", "variant", "noise")
 
 
 def main() -> None:
@@ -160,6 +171,7 @@ def main() -> None:
     peers.build_whisper_cpp(2)
     rows = bench(split(args.audio), split(args.models), [int(t) for t in split(args.threads)],
                  split(args.weights), split(args.fw), args.runs_short)
+    print(f"machine: {common.machine()}")
     print(common.table(rows, COLUMNS, title="speed (wall = whole process incl. load; rtf = wall / audio)"))
     split_rows = [{"audio": r["audio"], "model": r["model"], "weights": r["weights"], "threads": r["threads"],
               **{k: r["timings"].get(k) for k in SPLIT}} for r in rows if r["engine"] == "whisper-cli"]
