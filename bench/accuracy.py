@@ -1,7 +1,8 @@
 """Accuracy: WER/CER, language identification, segment-timestamp agreement.
 
 * WER and CER (bench/common.py normaliser) on long_en_a (727.5 s) and jfk.wav:
-  localwhisper greedy / beam 5, each with and without VAD; faster-whisper int8
+  localwhisper default (no beam_size) / greedy / beam 5, greedy and beam 5 also with VAD;
+  faster-whisper int8
   (same CTranslate2 weights) greedy / beam 5; whisper-cli greedy / beam 5.
 * Timestamps: segment boundaries of localwhisper vs whisper-cli (and vs
   faster-whisper), segments matched by largest overlap: median and p95 of
@@ -48,7 +49,7 @@ T = TypeVar("T")
 CACHE = common.WORK / "accuracy-cache"  # one JSON per finished config; --fresh clears it
 
 
-def transcribe(engine: str, model: str, audio: Path, beam: int, vad: bool = False) -> list[Seg]:
+def transcribe(engine: str, model: str, audio: Path, beam: int | None, vad: bool = False) -> list[Seg]:
     """Segments of one config, from the cache when an earlier run finished it."""
     cached = CACHE / f"{engine}-{model}-{audio.stem}-b{beam}-vad{int(vad)}.json"
     if cached.is_file():
@@ -59,7 +60,7 @@ def transcribe(engine: str, model: str, audio: Path, beam: int, vad: bool = Fals
     return segs
 
 
-def _transcribe(engine: str, model: str, audio: Path, beam: int, vad: bool) -> list[Seg]:
+def _transcribe(engine: str, model: str, audio: Path, beam: int | None, vad: bool) -> list[Seg]:
     if engine == "whisper-cli":
         with tempfile.TemporaryDirectory(dir=common.WORK) as tmp:
             prefix = Path(tmp) / "out"
@@ -79,7 +80,9 @@ def _transcribe(engine: str, model: str, audio: Path, beam: int, vad: bool) -> l
     return [tuple(s) for s in result.extra["segments"]]  # type: ignore[misc]
 
 
-CONFIGS = (("localwhisper", 1, False), ("localwhisper", 5, False), ("localwhisper", 1, True),
+# beam None = the default decoding (no beam_size in the request); bench/decoding.py times it
+CONFIGS = (("localwhisper", None, False), ("localwhisper", 1, False), ("localwhisper", 5, False),
+           ("localwhisper", 1, True),
            ("localwhisper", 5, True), ("faster-whisper", 1, False), ("faster-whisper", 5, False),
            ("whisper-cli", 1, False), ("whisper-cli", 5, False))
 
@@ -92,7 +95,8 @@ def wer_rows(models: list[str], audios: dict[str, tuple[Path, str]]) -> tuple[li
                 print(f"{model} {engine} beam={beam} vad={vad} {name}", flush=True)
                 segs = transcribe(engine, model, path, beam, vad)
                 wer, cer = common.wer_cer(ref, " ".join(s[2] for s in segs))
-                config = f"{'greedy' if beam == 1 else f'beam {beam}'}{' + VAD' if vad else ''}"
+                name_of = {None: "default", 1: "greedy"}
+                config = f"{name_of.get(beam, f'beam {beam}')}{' + VAD' if vad else ''}"
                 rows.append({"model": model, "engine": engine, "config": config, "audio": name,
                              "wer": wer, "cer": cer, "n_segments": len(segs)})
                 segments[(model, engine, config, name)] = segs
