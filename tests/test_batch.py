@@ -46,6 +46,7 @@ ARCHIVE = {
     "extra/listed.wav": "extra/listed",  # named in @list.txt
 }
 CORRUPT = "archive/talks/broken.wav"
+GREEDY = {"beam_size": 1}  # the tests check files, not decoding: the cheapest decoding
 NOT_AUDIO = "archive/misc/readme.txt"
 
 
@@ -89,7 +90,7 @@ def _arguments(root: Path) -> list[str]:
 
 def _cli(root: Path, out: Path, model: Path, *extra: str) -> list[str]:
     return ["batch", *_arguments(root), "-o", str(out), "-m", str(model), "-f", "text,json", "-t", "1",
-            *extra]
+            "--beam-size", "1", *extra]
 
 
 def _manifest_lines(out: Path) -> list[dict]:
@@ -191,7 +192,7 @@ def test_killed_embedded_run_resumes(ggml_tiny_en: Path, tmp_path: Path) -> None
         shutil.copyfile(JFK_WAV, folder / name)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "localwhisper", "batch", str(folder), "-o", str(out), "-m",
-               str(ggml_tiny_en), "-f", "text,json", "-t", "1", "--states", "2"]
+               str(ggml_tiny_en), "-f", "text,json", "-t", "1", "--states", "2", "--beam-size", "1"]
     log = tmp_path / "first-run.log"
     with log.open("wb") as sink:
         child = subprocess.Popen(command, cwd=REPO_ROOT, stdout=sink, stderr=subprocess.STDOUT)
@@ -224,7 +225,7 @@ def test_fsspec_url_output(ggml_tiny_en: Path, tmp_path: Path) -> None:
     pytest.importorskip("fsspec")
     shutil.copyfile(JFK_WAV, tmp_path / "jfk.wav")
     url = f"file://{tmp_path / 'bucket' / 'prefix'}"
-    job = BatchJob.create(("srt",), {})
+    job = BatchJob.create(("srt",), GREEDY)
     model = ModelSpec(str(ggml_tiny_en), n_states=1, n_threads=1)
     with pytest.raises(Exception, match="--manifest"):
         run_batch([str(tmp_path / "jfk.wav")], url, model, job)
@@ -234,7 +235,7 @@ def test_fsspec_url_output(ggml_tiny_en: Path, tmp_path: Path) -> None:
     assert (tmp_path / "bucket/prefix/jfk.srt").read_text(encoding="utf-8").startswith("1\n00:00:00,")
     again = run_batch([str(tmp_path / "jfk.wav")], url, model, job, manifest_path=manifest)
     assert (again.ok, again.skipped) == (0, 1)
-    other = BatchJob.create(("srt",), {"language": "en"})  # another option: done again
+    other = BatchJob.create(("srt",), {**GREEDY, "language": "en"})  # another option: done again
     assert run_batch([str(tmp_path / "jfk.wav")], url, model, other, manifest_path=manifest).ok == 1
     assert LocalTree(tmp_path / "bucket").remove_partials() == 0
 
@@ -258,6 +259,7 @@ def ray_cluster():
         gc.collect()
 
 
+@pytest.mark.timeout(600)  # a Ray start is slow on a loaded machine
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_ray_batch_matches_embedded(archive: tuple[Path, dict[str, str]], ggml_tiny_en: Path,
                                     tmp_path: Path, ray_cluster, capsys: pytest.CaptureFixture[str]) -> None:
@@ -297,6 +299,7 @@ def _long_clips(folder: Path, count: int, repeats: int) -> list[str]:
     return names
 
 
+@pytest.mark.timeout(600)  # a Ray start is slow on a loaded machine
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_ray_worker_killed_mid_file_costs_one_retry(ggml_tiny_en: Path, tmp_path: Path, ray_cluster) -> None:
     names = _long_clips(tmp_path / "long", count=4, repeats=3)
@@ -316,7 +319,7 @@ def test_ray_worker_killed_mid_file_costs_one_retry(ggml_tiny_en: Path, tmp_path
         threading.Thread(target=kill, daemon=True).start()
 
     summary = run_batch([str(tmp_path / "long")], str(out), ModelSpec(str(ggml_tiny_en), n_threads=1),
-                        BatchJob.create(("text", "json"), {}), use_ray=True, on_runner=kill_first_worker)
+                        BatchJob.create(("text", "json"), GREEDY), use_ray=True, on_runner=kill_first_worker)
     assert killed and (summary.ok, summary.error, summary.retried) == (4, 0, 1)
     lines = [line for line in _manifest_lines(out) if "input" in line]
     assert Counter(line["input"] for line in lines) == Counter(names)  # one line per input
