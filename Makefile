@@ -10,7 +10,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTEST_ARGS ?=
 NATIVE_INPUTS := pyproject.toml CMakeLists.txt vendor/whisper.cpp.lock vendor/fetch_whisper_cpp.py \
-                 vendor/patch_series.py $(wildcard vendor/patches/*.patch) $(wildcard whisper_native/*.c)
+                 vendor/patch_series.py $(wildcard vendor/patches/*.patch) $(wildcard whisper_native/*.c) \
+                 $(wildcard cmake/*.cmake)
 
 .PHONY: build run test lint bench models browser clean distclean
 
@@ -18,10 +19,21 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
+# CUDA: CMAKE_ARGS="-DGGML_CUDA=on" make build [CUDA_ARCHS=90|native]; cuBLAS from the toolkit,
+# else the nvidia-cublas wheel installed into the venv (vendor/cuda_setup.py). `make clean` first
+# when switching between CPU and CUDA builds.
+CUDA_ARCHS ?= 75;80;86;89;90;120
+CUDA_ON := $(filter -DGGML_CUDA=on -DGGML_CUDA=ON -DGGML_CUDA=On -DGGML_CUDA=1,$(CMAKE_ARGS))
+
 # Editable install: CMake builds libwhisper + ggml into build/, copied to whisper_native/lib.
 $(VENV)/.installed: $(PY) $(NATIVE_INPUTS)
 	$(PY) vendor/fetch_whisper_cpp.py
+ifneq ($(CUDA_ON),)
+	$(PY) vendor/cuda_setup.py --archs '$(CUDA_ARCHS)' > $(VENV)/.cuda-cmake-args
+	CMAKE_ARGS="$(CMAKE_ARGS) $$(cat $(VENV)/.cuda-cmake-args)" $(PIP) install --quiet -e '.[test]'
+else
 	$(PIP) install --quiet -e '.[test]'
+endif
 	@touch $@
 
 build: $(VENV)/.installed

@@ -281,6 +281,7 @@ def machine() -> dict[str, Any]:
 
         info["whisper_cpp"] = whisper_native.version()
         info["ggml_cpu_variant"] = whisper_native.cpu_variant()
+        info["gpus"] = [gpu.label() for gpu in whisper_native.gpu_devices()]
     except Exception as exc:  # a report without the library is still a report
         info["whisper_native_error"] = str(exc)
     return info

@@ -10,7 +10,7 @@ CTranslate2 dir), ``threads``, ``audio`` (a path), ``task`` ("transcribe" |
 "langid"), ``options`` (engine keyword options), ``compute_type`` (faster-whisper),
 ``repeats`` (transcriptions in the same process; the first is reported as
 ``transcribe_s`` and the fastest later one as ``warm_transcribe_s``), ``files``
-(langid).
+(langid), ``device`` ("cuda"/"cuda:N": on the GPU, peak GPU memory as ``gpu_mem_mib``).
 """
 
 from __future__ import annotations
@@ -96,8 +96,47 @@ class RssSampler:
         return self.samples
 
 
+class GpuMemorySampler:
+    """Peak GPU memory in use (MiB, the whole device less its reading at start), via nvidia-smi."""
+
+    def __init__(self, index: int = 0, period_s: float = 0.2) -> None:
+        import threading
+
+        self._command = ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits", "-i",
+                         str(index)]
+        self.baseline = self._read()
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(period_s,), daemon=True)
+        self._thread.start()
+
+    def _read(self) -> int:
+        import subprocess
+
+        done = subprocess.run(self._command, capture_output=True, text=True, timeout=10)
+        return int(done.stdout.split()[0]) if done.returncode == 0 and done.stdout.strip() else 0
+
+    def _run(self, period_s: float) -> None:
+        while not self._stop.wait(period_s):
+            self.peak = max(self.peak, self._read())
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return max(self.peak, self._read()) - self.baseline
+
+
+def _gpu_index(device: str) -> int | None:
+    """"cuda:1" → 1, "cuda" → 0, "cpu" → None."""
+    if not device.startswith(("cuda", "gpu")):
+        return None
+    return int(device.partition(":")[2] or 0)
+
+
 def _localwhisper(args: dict[str, Any]) -> dict[str, Any]:
     sampler = RssSampler() if args.get("sample_rss") else None
+    gpu_index = _gpu_index(args.get("device", "cpu"))
+    gpu = GpuMemorySampler(gpu_index) if gpu_index is not None else None
     t_import = time.perf_counter()
     import whisper_native
     from localwhisper.audio import decode_audio
@@ -111,7 +150,12 @@ def _localwhisper(args: dict[str, Any]) -> dict[str, Any]:
     repo = Path(__file__).resolve().parent.parent
     vad = repo / "vendor" / "whisper.cpp" / "models" / "for-tests-silero-v6.2.0-ggml.bin"
     t0 = time.perf_counter()
-    model = Model(args["model"], n_states=1, n_threads=args["threads"], vad_model_path=vad)
+    extra: dict[str, Any] = {}
+    if "device" in args:
+        from localwhisper.device import context_options_for
+
+        extra["context_options"] = context_options_for(args["device"])
+    model = Model(args["model"], n_states=1, n_threads=args["threads"], vad_model_path=vad, **extra)
     load_s = time.perf_counter() - t0
     out: dict[str, Any] = {"load_s": round(load_s, 3), "import_s": round(import_s, 3),
                            "cpu_variant": whisper_native.cpu_variant()}
@@ -146,6 +190,8 @@ def _localwhisper(args: dict[str, Any]) -> dict[str, Any]:
     model.close()
     if sampler is not None:
         out["rss_samples"] = sampler.stop()
+    if gpu is not None:
+        out["gpu_mem_mib"] = gpu.stop()
     return out | {"transcribe_s": round(times[0], 3), "first_segment_s": _r(first), "segments": segs,
                   "warm_transcribe_s": round(min(times[1:]), 3) if len(times) > 1 else None}
 
@@ -155,8 +201,11 @@ def _faster_whisper(args: dict[str, Any]) -> dict[str, Any]:
     from faster_whisper import WhisperModel
 
     import_s = time.perf_counter() - t0
+    gpu_index = _gpu_index(args.get("device", "cpu"))
+    gpu = GpuMemorySampler(gpu_index) if gpu_index is not None else None
     t0 = time.perf_counter()
-    model = WhisperModel(args["model"], device="cpu", compute_type=args.get("compute_type", "int8"),
+    model = WhisperModel(args["model"], device="cpu" if gpu_index is None else "cuda",
+                         device_index=gpu_index or 0, compute_type=args.get("compute_type", "int8"),
                          cpu_threads=args["threads"], num_workers=1)
     out: dict[str, Any] = {"load_s": round(time.perf_counter() - t0, 3), "import_s": round(import_s, 3)}
     if args.get("task") == "langid":
@@ -197,6 +246,8 @@ def _faster_whisper(args: dict[str, Any]) -> dict[str, Any]:
         if i == 0:
             out.update(language=info.language, language_probability=round(info.language_probability, 4),
                        segments=segs)
+    if gpu is not None:
+        out["gpu_mem_mib"] = gpu.stop()
     return out | {"transcribe_s": round(times[0], 3), "first_segment_s": _r(first),
                   "warm_transcribe_s": round(min(times[1:]), 3) if len(times) > 1 else None}
 

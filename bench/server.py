@@ -8,6 +8,7 @@ requests with one global mutex, while localwhisper runs several whisper states o
 weights (``--layouts``).
 
     .venv/bin/python bench/server.py [--per-level 16] [--levels 1 2 4 8] [--layouts 2x1 1x2]
+    LOCALWHISPER_DEVICE=cuda python bench/server.py --levels 1 4 16 --layouts 4x2 --no-peer --name gpu-server
 """
 
 from __future__ import annotations
@@ -88,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layouts", nargs="+", default=["2x1", "1x2"],
                         help="localwhisper layouts as STATESxTHREADS (states x threads per state)")
     parser.add_argument("--peer-threads", type=int, default=2, help="whisper-server threads")
+    parser.add_argument("--no-peer", action="store_true", help="skip whisper-server (CPU-only peer build)")
+    parser.add_argument("--name", default="server", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args(argv)
-    if not peers_built():
+    if not args.no_peer and not peers_built():
         build_whisper_cpp(jobs=2)
     audio = JFK.read_bytes()
     rows: list[dict[str, object]] = []
@@ -100,11 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         rows += run_levels(f"localwhisper {states}x{threads}t", start_server(port, tmpdir, states, threads),
                            f"http://127.0.0.1:{port}/v1/audio/transcriptions", {"model": "tiny.en"}, audio,
                            args)
-    port = free_port()
-    rows += run_levels(f"whisper-server {args.peer_threads}t", start_whisper_server(port, args.peer_threads),
-                       f"http://127.0.0.1:{port}/inference", {"response_format": "json"}, audio, args)
+    if not args.no_peer:
+        port = free_port()
+        peer = start_whisper_server(port, args.peer_threads)
+        rows += run_levels(f"whisper-server {args.peer_threads}t", peer,
+                           f"http://127.0.0.1:{port}/inference", {"response_format": "json"}, audio, args)
     print(table(rows, title="server: jfk.wav on tiny.en, throughput and latency by requests in flight"))
-    write_json("server", {"machine": machine(), "command": " ".join(sys.argv), "rows": rows})
+    write_json(args.name, {"machine": machine(), "command": " ".join(sys.argv), "rows": rows})
     return 0
 
 

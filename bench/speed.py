@@ -9,6 +9,8 @@ weights, greedy, ``vad_filter=False``). Inputs: long_en_a (727.5 s) and jfk.wav
     python bench/speed.py                 # everything (~30 min on 2 idle cores)
     python bench/speed.py --quick         # jfk, tiny.en, dev loop
     python bench/speed.py --models base --threads 2 --audio long
+    python bench/speed.py --device cuda --models base --weights f16,q8_0 --fw float16,int8_float16 \
+        --audio long --no-cli --name gpu-speed      # on a GPU (bench/gpu.sh)
 
 Data: jfk.wav from ``vendor/whisper.cpp/samples``; long_en_a.flac (+ .txt, SOURCES.md) from
 ``$LOCALWHISPER_TEST_DATA`` (default ``../shared/data``; see bench/common.py).
@@ -73,7 +75,7 @@ def row(audio: str, model: str, engine: str, weights: str, threads: int,
             "transcribe_s": res.get("transcribe_s"), "warm_s": res.get("warm_transcribe_s"),
             "import_s": res.get("import_s"), "load_s": res.get("load_s"),
             "first_seg_s": res.get("first_segment_s"),
-            "rss_mib": proc.max_rss_mib, "cpu_s": proc.cpu_s, "wer": wer,
+            "rss_mib": proc.max_rss_mib, "gpu_mib": res.get("gpu_mem_mib"), "cpu_s": proc.cpu_s, "wer": wer,
             "foreign_cpu_s": proc.foreign_cpu_s, "variant": res.get("cpu_variant"),
             "noise": round(proc.foreign_cpu_s / max(proc.wall_s, 0.1), 2),
             "timings": res.get("timings"), "n_segments": len(res["segments"]), "segments": res["segments"]}
@@ -95,7 +97,8 @@ def median_run(runs: int, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def bench(audios: list[str], models: list[str], threads: list[int], weights: list[str],
-          fw_types: list[str], runs_short: int) -> list[dict[str, Any]]:
+          fw_types: list[str], runs_short: int, device: str = "cpu",
+          cli: bool = True) -> list[dict[str, Any]]:
     rows = []
     for audio in audios:
         path = audio_path(audio)
@@ -104,15 +107,18 @@ def bench(audios: list[str], models: list[str], threads: list[int], weights: lis
         for model in models:
             for n in threads:
                 common_args = {"threads": n, "audio": str(path), "options": {"language": "en"}}
+                if device != "cpu":
+                    common_args["device"] = device
                 for w in weights:
                     ggml = peers.ggml_model(model, w)
                     print(f"{audio} {model} {w} t={n}: localwhisper, whisper-cli", flush=True)
                     lw_args = common_args | {"engine": "localwhisper", "model": str(ggml)}
                     res = median_run(runs, partial(run_worker, lw_args))
                     rows.append(row(audio, model, "localwhisper", w, n, res | warm(lw_args, repeats)))
-                    res = median_run(runs, partial(run_cli, ggml, path, n))
-                    rows.append(row(audio, model, "whisper-cli", w, n, res))
-                    if w == "f16":  # the same tree with our ggml flags (tinyBLAS)
+                    if cli:
+                        res = median_run(runs, partial(run_cli, ggml, path, n))
+                        rows.append(row(audio, model, "whisper-cli", w, n, res))
+                    if cli and w == "f16":  # the same tree with our ggml flags (tinyBLAS)
                         res = median_run(runs, partial(run_cli, ggml, path, n, True))
                         rows.append(row(audio, model, "whisper-cli (ours)", w, n, res))
                 for ct in fw_types:
@@ -162,21 +168,26 @@ def main() -> None:
     parser.add_argument("--fw", default=",".join(FW_TYPES), help="faster-whisper compute types ('' = none)")
     parser.add_argument("--runs-short", type=int, default=3, help="process runs per jfk config (median)")
     parser.add_argument("--name", default="speed")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (both engines; GPU memory too)")
+    parser.add_argument("--no-cli", action="store_true", help="skip whisper-cli (CPU-only peer build)")
     args = parser.parse_args()
     if args.quick:
         args.models, args.audio, args.threads, args.runs_short = "tiny.en", "jfk", "2", 1
     split = lambda s: [x for x in s.split(",") if x]  # noqa: E731
     if "long" in split(args.audio):
         common.require_long_data()
-    peers.build_whisper_cpp(2)
+    if not args.no_cli:
+        peers.build_whisper_cpp(2)
     rows = bench(split(args.audio), split(args.models), [int(t) for t in split(args.threads)],
-                 split(args.weights), split(args.fw), args.runs_short)
+                 split(args.weights), split(args.fw), args.runs_short, args.device, not args.no_cli)
     print(f"machine: {common.machine()}")
-    print(common.table(rows, COLUMNS, title="speed (wall = whole process incl. load; rtf = wall / audio)"))
+    columns = COLUMNS if args.device == "cpu" else (*COLUMNS, "gpu_mib")
+    print(common.table(rows, columns, title="speed (wall = whole process incl. load; rtf = wall / audio)"))
     split_rows = [{"audio": r["audio"], "model": r["model"], "weights": r["weights"], "threads": r["threads"],
               **{k: r["timings"].get(k) for k in SPLIT}} for r in rows if r["engine"] == "whisper-cli"]
     print(common.table(split_rows, title="whisper-cli in-process split (s; its whisper_print_timings)"))
-    path = common.write_json(args.name, {"columns": list(COLUMNS), "audio_s": AUDIO_S, "rows": rows})
+    path = common.write_json(args.name, {"columns": list(columns), "audio_s": AUDIO_S, "device": args.device,
+                                         "rows": rows})
     print(f"wrote {path}")
 
 

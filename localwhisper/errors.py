@@ -146,6 +146,12 @@ class ModelLoadError(LocalWhisperError):
     code = "model_load_error"
 
 
+class DeviceUnavailable(ModelLoadError):
+    """The device setting asks for a GPU this build or machine lacks (names the reason)."""
+
+    code = "device_unavailable"
+
+
 class ModelAcquisitionError(LocalWhisperError):
     """Download, verification, conversion or quantisation of a model failed."""
 

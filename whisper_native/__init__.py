@@ -26,6 +26,8 @@ _LAZY = {
     "Aborted": "results", "RawSegment": "results", "RawToken": "results",
     "run_full": "results", "read_segments": "results", "read_segment": "results",
     "detect_language": "language", "language_codes": "language", "language_id": "language",
+    "Device": "devices", "DevicePlan": "devices", "DeviceUnavailable": "devices", "backends": "devices",
+    "gpu_devices": "devices", "list_devices": "devices", "parse_device": "devices", "plan_device": "devices",
 }
 
 __all__ = [*_LAZY, "build_info", "cpu_variant", "cpu_variant_choice", "system_info", "version"]
@@ -45,13 +47,15 @@ def version() -> str:
 
 
 def system_info() -> str:
-    """whisper.cpp's system info line, the CPU variant loaded and the engine patches applied."""
+    """whisper.cpp's system info line, the CPU variant loaded, the GPUs and the engine patches applied."""
     from . import whisper_h
 
     info = whisper_h.whisper_print_system_info().decode().strip()
     variant = cpu_variant()
     if variant:
         info += f" | CPU_VARIANT = {variant}"
+    gpus = import_module(".devices", __name__).gpu_devices()
+    info += f" | GPU = {', '.join(gpu.label() for gpu in gpus) or 'none'}"
     patches = [patch["name"] for patch in build_info().get("patches", [])]
     return info + f" | PATCHES = {','.join(patches) or 'none'}"
 

@@ -10,19 +10,27 @@ With ``GGML_BACKEND_DL`` builds the CPU code lives in ``libggml-cpu-<variant>.so
 modules; :func:`load_library` registers, before any context exists, the GPU
 backend modules of the same directory and the one CPU variant that
 :mod:`._cpu_variant` verified in a child process (best ggml score first), so no
-CPU feature can kill the process.
+CPU feature can kill the process. A GPU module whose driver is absent (no
+``libcuda.so.1`` for ``libggml-cuda``), or any GPU module under
+``LOCALWHISPER_DEVICE=cpu``, is left unloaded with one INFO line: the CPU runs.
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import sys
 import sysconfig
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 LIB_DIR_ENV = "LOCALWHISPER_LIB_DIR"
+DEVICE_ENV = "LOCALWHISPER_DEVICE"
+# GPU backend module → the driver library it needs; without it dlopen would fail with an error line
+GPU_DRIVERS = {"ggml-cuda": "libcuda.so.1"}
+log = logging.getLogger("whisper_native.loader")
 
 
 class NativeLibraryNotFound(OSError):
@@ -152,7 +160,7 @@ def _load_backends(ggml: ctypes.CDLL, directory: Path) -> None:
     for path in sorted(directory.glob(_shared_name("ggml-*"))):
         if path.name.startswith(cpu_prefix) or path.name in (_shared_name("ggml-base"), _shared_name("ggml")):
             continue
-        load_one(str(path).encode())  # NULL when the device is absent: fine
+        _load_gpu_backend(ggml, load_one, path)
     try:
         choice = _cpu_variant.choose_variant(directory)
     except _cpu_variant.NoUsableVariant as exc:
@@ -162,3 +170,41 @@ def _load_backends(ggml: ctypes.CDLL, directory: Path) -> None:
     if not load_one(choice.path.encode()):
         raise NativeLibraryNotFound(f"ggml could not load the verified CPU variant {choice.path}")
     _variant_choice.append(choice)
+
+
+_gpu_notes: list[str] = []
+
+
+def gpu_backend_notes() -> list[str]:
+    """Why each GPU backend module of the library directory is unused (empty: none, or all in use)."""
+    load_library()
+    return list(_gpu_notes)
+
+
+def _gpu_note(text: str) -> None:
+    _gpu_notes.append(text)
+    log.info("%s", text)
+
+
+def _load_gpu_backend(ggml: ctypes.CDLL, load_one: Callable[[bytes], int | None], path: Path) -> None:
+    """Register one GPU backend module, or say in one INFO line why the CPU runs instead."""
+    if os.environ.get(DEVICE_ENV, "").strip().lower() == "cpu":
+        _gpu_note(f"{path.name} not loaded: {DEVICE_ENV}=cpu")
+        return
+    driver = GPU_DRIVERS.get(path.name[3:].split(".")[0])
+    if driver:
+        try:
+            ctypes.CDLL(driver)
+        except OSError:
+            _gpu_note(f"{path.name} not loaded: no GPU driver ({driver} not found); using the CPU")
+            return
+    reg = load_one(str(path).encode())
+    if not reg:
+        _gpu_note(f"{path.name} could not be registered (see the ggml log above); using the CPU")
+        return
+    # size_t ggml_backend_reg_dev_count(ggml_backend_reg_t reg);
+    dev_count = ggml.ggml_backend_reg_dev_count
+    dev_count.argtypes = [ctypes.c_void_p]
+    dev_count.restype = ctypes.c_size_t
+    if dev_count(reg) == 0:
+        _gpu_note(f"{path.name} loaded but found no GPU; using the CPU")

@@ -33,7 +33,6 @@ from ._whisper_types import (
 
 _whisper_lib, _ggml_lib = load_library()
 ctypes_function = ctypes_function_for(_whisper_lib)
-ggml_function = ctypes_function_for(_ggml_lib)
 
 PINNED_VERSION = "1.8.5"
 
@@ -547,23 +546,3 @@ def whisper_bench_ggml_mul_mat(n_threads: Any) -> int: ...
 @ctypes_function("whisper_log_set", [ggml_log_callback, c_void_p], None)
 def whisper_log_set(log_callback: Any, user_data: Any) -> None: ...
 
-
-# --- ggml-backend.h: the few calls used to report which CPU variant runs ------------
-# GGML_API size_t ggml_backend_dev_count(void);
-@ggml_function("ggml_backend_dev_count", [], c_size_t)
-def ggml_backend_dev_count() -> int: ...
-
-
-# GGML_API ggml_backend_dev_t ggml_backend_dev_get(size_t index);
-@ggml_function("ggml_backend_dev_get", [c_size_t], c_void_p)
-def ggml_backend_dev_get(index: Any) -> int | None: ...
-
-
-# GGML_API const char * ggml_backend_dev_name(ggml_backend_dev_t device);
-@ggml_function("ggml_backend_dev_name", [c_void_p], c_char_p)
-def ggml_backend_dev_name(device: Any) -> bytes: ...
-
-
-# GGML_API const char * ggml_backend_dev_description(ggml_backend_dev_t device);
-@ggml_function("ggml_backend_dev_description", [c_void_p], c_char_p)
-def ggml_backend_dev_description(device: Any) -> bytes: ...

@@ -1,9 +1,11 @@
-"""``localwhisper doctor``: what this machine runs — engine build, patches, CPU variant and why."""
+"""``localwhisper doctor``: what this machine runs — engine build, patches, CPU variant and why, GPUs."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import platform
 from importlib import metadata
 from typing import Any
@@ -27,6 +29,26 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _device_report() -> dict[str, Any]:
+    """Backends and devices ggml registered, and what the device setting resolves to."""
+    import whisper_native
+    from localwhisper.device import DEVICE_ENV, resolve_device
+    from localwhisper.errors import LocalWhisperError
+    from whisper_native._loader import gpu_backend_notes
+
+    setting = os.environ.get(DEVICE_ENV, "auto")
+    try:
+        plan = resolve_device(setting)
+        chosen: dict[str, Any] = {"setting": setting, "use_gpu": plan.use_gpu, "gpu_device": plan.gpu_device,
+                                  "backend": plan.device.name if plan.device else "CPU",
+                                  "summary": plan.describe()}
+    except (LocalWhisperError, ValueError) as exc:
+        chosen = {"setting": setting, "error": str(exc)}
+    return {"backends": whisper_native.backends(),
+            "devices": [dataclasses.asdict(d) for d in whisper_native.list_devices()],
+            "gpu_notes": gpu_backend_notes(), "device": chosen}
+
+
 def report() -> dict[str, Any]:
     import whisper_native
     from whisper_native._loader import library_dir
@@ -43,6 +65,7 @@ def report() -> dict[str, Any]:
         "cpu_variant": whisper_native.cpu_variant_choice(),
         "build": whisper_native.build_info(),
         "system_info": whisper_native.system_info(),
+        **_device_report(),
     }
 
 
@@ -72,6 +95,14 @@ def run(args: argparse.Namespace) -> int:
             + (" (cached verdict, nothing probed at this start)" if variant["cached"] else ""),
             *(f"  rejected:   {r['name']}: {r['why']}" for r in variant["rejected"]),
         ]
+    registered = ", ".join(f"{name} ({count} devices)" for name, count in found["backends"].items())
+    lines.append(f"backends:     {registered}")
+    for device in found["devices"]:
+        memory = f", {device['memory_total'] / 2**30:.1f} GiB" if device["kind"] != "cpu" else ""
+        lines.append(f"  {device['name']}: {device['description']} [{device['kind']}{memory}]")
+    lines += [f"  note:       {note}" for note in found["gpu_notes"]]
+    device = found["device"]
+    lines.append(f"device:       {device.get('summary') or 'error: ' + device['error']}")
     lines.append(f"system info:  {found['system_info']}")
     print("\n".join(lines))
     return 0

@@ -82,6 +82,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    try:
+        from localwhisper.device import resolve_device
+
+        logger.info("%s", resolve_device(settings.device).describe())
+    except LocalWhisperError as exc:
+        logger.error("%s", exc.message)
+        return 2
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.all_api_keys():
         logger.warning("serving on %s without API keys: anyone who can reach it can use it", settings.host)
     try:

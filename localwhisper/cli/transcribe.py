@@ -8,11 +8,13 @@ and the others are still processed; the exit status is 1 if any failed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from localwhisper.device import DEVICE_ENV, context_options_for, parse_device
 from localwhisper.errors import LocalWhisperError
 from localwhisper.formatters import FORMATS, format_transcription, output_name
 
@@ -26,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("-o", "--output-dir", type=Path, default=None,
                         help="write FILE-stem.EXT here (.txt for text) instead of printing to stdout")
     add_model_options(parser)
+    parser.add_argument("--device", type=parse_device, default=os.environ.get(DEVICE_ENV, "auto"),
+                        help=f"compute device: auto, cpu, cuda or cuda:N (default: ${DEVICE_ENV} or auto)")
     parser.set_defaults(handler=run)
 
 
@@ -71,8 +75,10 @@ def _load_model(args: argparse.Namespace) -> Any:
 
     candidate = Path(args.model)
     if candidate.suffix == ".bin" and candidate.is_file():
-        return Model(candidate, n_threads=args.threads, n_states=1)
-    registry = ModelRegistry(args.models_dir, EngineSettings(n_states=1, n_threads=args.threads))
+        return Model(candidate, n_threads=args.threads, n_states=1,
+                     context_options=context_options_for(args.device))
+    registry = ModelRegistry(args.models_dir, EngineSettings(n_states=1, n_threads=args.threads,
+                                                             device=args.device))
     return registry.get(args.model)
 
 

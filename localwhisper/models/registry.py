@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from localwhisper.audio import AudioLimits
+from localwhisper.device import context_options_for
 from localwhisper.errors import ModelNotFound
 from localwhisper.models.config import ModelCatalog, ModelConfig, default_models_dir, load_model_configs
 from localwhisper.transcribe.engine import Model
-from whisper_native import ContextOptions
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ class EngineSettings:
     use_gpu: bool = True
     flash_attn: bool = True
     audio_limits: AudioLimits = field(default_factory=AudioLimits)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (whisper_native.devices)
 
 
 class ModelRegistry:
@@ -104,7 +105,8 @@ class ModelRegistry:
             path, name=config.name, n_states=settings.n_states, n_threads=settings.n_threads,
             max_queue=settings.max_queue, vad_model_path=config.resolve_vad_model(self.models_dir),
             default_options=config.transcribe_options(),
-            context_options=ContextOptions(use_gpu=settings.use_gpu, flash_attn=settings.flash_attn),
+            context_options=context_options_for(settings.device if settings.use_gpu else "cpu",
+                                                flash_attn=settings.flash_attn),
             audio_limits=settings.audio_limits)
         logger.info("loaded model %s (%s, %s) in %.2f s", config.name, path.name,
                     model.context.dims.type_name, model.load_seconds)

@@ -39,7 +39,7 @@ SHUTDOWN_ABORT_WAIT_S = 10.0
 def build_services(settings: ServerSettings) -> Services:
     engine = EngineSettings(
         n_states=settings.n_states, n_threads=settings.n_threads, max_queue=settings.max_queue,
-        audio_limits=AudioLimits(max_duration_s=settings.max_audio_s,
+        device=settings.device, audio_limits=AudioLimits(max_duration_s=settings.max_audio_s,
                                  max_input_bytes=settings.max_upload_bytes))
     registry = ModelRegistry(settings.models_dir, engine)
     metrics = Metrics(registry.loaded)

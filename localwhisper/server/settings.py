@@ -22,6 +22,7 @@ request_timeout_s          ``LOCALWHISPER_REQUEST_TIMEOUT_S``   ``--request-time
 shutdown_timeout_s         ``LOCALWHISPER_SHUTDOWN_TIMEOUT_S``  ``--shutdown-timeout-s``  30
 ensure_models              ``LOCALWHISPER_ENSURE_MODELS``       ``--no-ensure-models``    on
 log_level                  ``LOCALWHISPER_LOG_LEVEL``           ``--log-level``           ``info``
+device                     ``LOCALWHISPER_DEVICE``              ``--device``              ``auto``
 =========================  ===================================  ========================  ==============
 
 - ``api_keys``: when any key is set (directly or one per line in ``api_keys_file``; ``#``
@@ -46,6 +47,8 @@ log_level                  ``LOCALWHISPER_LOG_LEVEL``           ``--log-level`` 
   uncommitted audio a session holds (an append beyond it is refused with an error event);
   ``realtime_max_session_s`` ends a session after that long; ``realtime_idle_timeout_s`` ends
   one that sent nothing for that long while none of its audio is being transcribed.
+- ``device``: ``auto`` (the first GPU of a CUDA build, else the CPU), ``cpu``, ``cuda`` or
+  ``cuda:N``; an explicit GPU that is missing stops ``serve`` at start with the reason.
 - Booleans accept ``1/0``, ``true/false``, ``yes/no``, ``on/off``.
 
 =======================  ==========================================  ==============================  =====
@@ -67,6 +70,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localwhisper.device import parse_device
 from localwhisper.models.config import MODELS_DIR_ENV, default_models_dir
 
 from .memory import parse_memory
@@ -102,6 +106,7 @@ class ServerSettings:
     realtime_max_buffer_s: float = 60.0
     realtime_max_session_s: float = 1800.0
     realtime_idle_timeout_s: float = 60.0
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         checks = [
@@ -224,6 +229,7 @@ SPECS: tuple[_Spec, ...] = (
           "longest realtime session, in seconds"),
     _Spec("realtime_idle_timeout_s", float, "--realtime-idle-timeout-s",
           "close a realtime session idle this many seconds"),
+    _Spec("device", parse_device, "--device", "compute device: auto, cpu, cuda or cuda:N (default auto)"),
 )
 
 
