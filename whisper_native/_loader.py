@@ -28,6 +28,8 @@ from pathlib import Path
 
 LIB_DIR_ENV = "LOCALWHISPER_LIB_DIR"
 DEVICE_ENV = "LOCALWHISPER_DEVICE"
+# GPU backend modules (others, e.g. BLAS, are loaded whatever the device setting)
+GPU_MODULES = ("ggml-cuda", "ggml-hip", "ggml-vulkan", "ggml-sycl", "ggml-opencl", "ggml-musa", "ggml-metal")
 # GPU backend module → the driver library it needs; without it dlopen would fail with an error line
 GPU_DRIVERS = {"ggml-cuda": "libcuda.so.1"}
 log = logging.getLogger("whisper_native.loader")
@@ -187,11 +189,15 @@ def _gpu_note(text: str) -> None:
 
 
 def _load_gpu_backend(ggml: ctypes.CDLL, load_one: Callable[[bytes], int | None], path: Path) -> None:
-    """Register one GPU backend module, or say in one INFO line why the CPU runs instead."""
+    """Register one non-CPU backend module; for a GPU one that cannot run, one INFO line says why."""
+    stem = path.name[3:].split(".")[0]  # libggml-cuda.so -> ggml-cuda
+    if stem not in GPU_MODULES:
+        load_one(str(path).encode())
+        return
     if os.environ.get(DEVICE_ENV, "").strip().lower() == "cpu":
         _gpu_note(f"{path.name} not loaded: {DEVICE_ENV}=cpu")
         return
-    driver = GPU_DRIVERS.get(path.name[3:].split(".")[0])
+    driver = GPU_DRIVERS.get(stem)
     if driver:
         try:
             ctypes.CDLL(driver)
