@@ -56,7 +56,7 @@ needs_no_gpu = pytest.mark.skipif(_gpu_here(), reason="a GPU is present: bench/g
 def _child(*args: str, **env: str) -> tuple[dict, str]:
     environment = {k: v for k, v in os.environ.items() if k != "LOCALWHISPER_DEVICE"} | env
     done = subprocess.run([sys.executable, "-c", PLAN_AND_TRANSCRIBE, *args], capture_output=True, text=True,
-                          timeout=180, env=environment, cwd=REPO_ROOT)
+                          timeout=300, env=environment, cwd=REPO_ROOT)
     assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
 
@@ -139,7 +139,7 @@ def test_cpu_forced_keeps_gpu_modules_unloaded(ggml_tiny_en: Path) -> None:
 def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k != "LOCALWHISPER_DEVICE"} | env
     return subprocess.run([sys.executable, "-m", "localwhisper", *args], capture_output=True, text=True,
-                          timeout=180, env=environment, cwd=REPO_ROOT)
+                          timeout=300, env=environment, cwd=REPO_ROOT)
 
 
 @needs_no_gpu

@@ -148,10 +148,9 @@ def _load_backends(ggml: ctypes.CDLL, directory: Path) -> None:
     load_one.restype = ctypes.c_void_p
     variants = _cpu_variant.variant_files(directory)
     probe_missing = variants and not (directory / _cpu_variant.PROBE_NAME).exists()
-    if probe_missing:
+    if probe_missing:  # an old build: ggml loads every module, GPU ones included
         _cpu_variant.log.warning("%s is missing from %s: ggml picks the CPU variant unverified",
                                  _cpu_variant.PROBE_NAME, directory)
-    if not variants or probe_missing:  # CPU code inside libggml, or an old build
         # void ggml_backend_load_all_from_path(const char * dir_path);
         load_all = ggml.ggml_backend_load_all_from_path
         load_all.argtypes = [ctypes.c_char_p]
@@ -162,7 +161,9 @@ def _load_backends(ggml: ctypes.CDLL, directory: Path) -> None:
     for path in sorted(directory.glob(_shared_name("ggml-*"))):
         if path.name.startswith(cpu_prefix) or path.name in (_shared_name("ggml-base"), _shared_name("ggml")):
             continue
-        _load_gpu_backend(ggml, load_one, path)
+        _load_gpu_backend(ggml, load_one, path)  # a single libggml-cpu.so (no variants) loads here too
+    if not variants:  # CPU code in that one module or inside libggml
+        return
     try:
         choice = _cpu_variant.choose_variant(directory)
     except _cpu_variant.NoUsableVariant as exc:
