@@ -7,7 +7,7 @@ TMPDIR, then sends ``--requests`` requests with ``--concurrency`` in flight:
   unknown model, a path as model),
 - client aborts: a long upload whose connection is dropped mid-transcription.
 It reports unexpected outcomes (must be 0), latency percentiles of the successful
-transcriptions, the server's RSS every 50 requests (must stay within 5 % after
+transcriptions, the server's RSS every 50 requests (may grow at most 3 % after
 warm-up), and open file descriptors and temp files at the end (back to baseline).
 
     .venv/bin/python bench/soak.py [--requests 1000] [--concurrency 4]
@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import JFK, LONG, PY, REPO, WORK, machine, require_long_data, table, write_json
 
 FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
+GROWTH_LIMIT = 0.03  # RSS after warm-up may grow by at most 3 %
 
 
 @dataclass
@@ -224,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     ok_latencies = [o.seconds for o in outcomes if o.expected and o.status == 200]
     unexpected = [o for o in outcomes if not o.expected]
     after_warmup = [rss for n, rss in rss_samples if n >= args.warmup] or [rss_samples[-1][1]]
-    rss_growth = max(after_warmup) / min(after_warmup) - 1.0
+    # growth: the highest RSS after warm-up over the RSS at the end of warm-up (a drop, e.g. the
+    # heap trimmed once the last request is done, is not growth); spread: highest over lowest
+    rss_growth = max(after_warmup) / after_warmup[0] - 1.0
+    rss_spread = max(after_warmup) / min(after_warmup) - 1.0
     by_kind: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
         by_kind.setdefault(outcome.kind, []).append(outcome)
@@ -238,15 +242,16 @@ def main(argv: list[str] | None = None) -> int:
         "latency_p95_s": round(percentile(ok_latencies, 95), 3),
         "latency_p99_s": round(percentile(ok_latencies, 99), 3),
         "rss_mib_samples": [(n, round(kib / 1024, 1)) for n, kib in rss_samples],
-        "rss_growth_after_warmup": round(rss_growth, 4), "fds_start": fds_start, "fds_end": fds_end,
+        "rss_growth_after_warmup": round(rss_growth, 4), "rss_spread_after_warmup": round(rss_spread, 4),
+        "fds_start": fds_start, "fds_end": fds_end,
         "temp_files_left": temp_files_left, "server_alive_at_end": alive, "in_flight_end": in_flight_end,
     }
     print(table(rows, title="soak: outcomes by request kind"))
     print(table([{k: v for k, v in summary.items() if k not in ("rss_mib_samples", "in_flight_end")}],
                 title="soak: summary"))
     print("RSS (MiB) every 50 requests:", " ".join(f"{mib:.0f}" for _, mib in summary["rss_mib_samples"]))
-    passed = (not unexpected and rss_growth <= 0.05 and fds_end <= fds_start + 2 and not temp_files_left
-              and alive)
+    passed = (not unexpected and rss_growth <= GROWTH_LIMIT and fds_end <= fds_start + 2
+              and not temp_files_left and alive)
     summary["passed"] = passed
     write_json("soak", {"machine": machine(), "command": " ".join(sys.argv), "summary": summary,
                         "by_kind": rows})
