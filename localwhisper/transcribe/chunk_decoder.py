@@ -88,7 +88,7 @@ class ChunkDecoder:
         self.language, self.n_threads = language, n_threads
         self.on_segment, self.abort = on_segment, abort
         self.segments: list[Segment] = []
-        # the decoded tokens of the last pass, timestamps included, as whisper.cpp carries them
+        # the last decoded tokens, timestamps included, as whisper.cpp carries them
         # from window to window: text-only prompts made the next piece's timestamps coarse
         # (whole seconds) and its decoding ~1.6x slower on long_en_a
         self.carried_tokens: list[int] = []
@@ -118,8 +118,7 @@ class ChunkDecoder:
         (already including ``prompt``) replace ``prompt`` when given."""
         added_before = len(self.segments)
         restarts = 0
-        self._prompt_tokens = prompt_tokens
-        while (loop_at := self._pass(audio, start, end, prompt, restarts)) is not None:
+        while (loop_at := self._pass(audio, start, end, prompt, restarts, prompt_tokens)) is not None:
             restart_ms = self._to_input_ms(loop_at * 1000 // SAMPLE_RATE)
             log.info("repetition loop at %.1f s: decoding again from there without the prompt",
                      restart_ms / 1000)
@@ -127,7 +126,7 @@ class ChunkDecoder:
         return len(self.segments) - added_before
 
     def _pass(self, audio: npt.NDArray[np.float32], start: int, end: int, prompt: str | None,
-              restarts: int) -> int | None:
+              restarts: int, prompt_tokens: list[int] | None = None) -> int | None:
         """One whisper_full call over ``audio[start:end]``: None, or the sample where a loop began."""
         options = self.options
         if restarts:
@@ -135,7 +134,7 @@ class ChunkDecoder:
                 condition_on_previous_text=False,
                 temperature=options.temperature + options.temperature_increment * (restarts - 1))
             prompt = effective_prompt(self.options)
-        prompt_tokens = None if restarts else self._prompt_tokens
+            prompt_tokens = None  # a restart drops the carried context with the prompt
         flag = AbortFlag()
         self.abort._attach(flag)
         params = build_full_params(options, language=self.language, n_threads=self.n_threads,
