@@ -63,6 +63,8 @@ class VariantChoice:
     probe_seconds: float
     cached: bool
     rejected: list[Rejected] = field(default_factory=list)
+    # the weight buffer types whose products passed the probe, e.g. ["AMX", "CPU_REPACK", "CPU"]
+    buffers: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -123,7 +125,7 @@ def _read_cache(key: str) -> VariantChoice | None:
         return None
     try:
         entry = json.loads(path.read_text()).get(key)
-        if not entry:
+        if not entry or "buffers" not in entry:  # a verdict from before buffers were recorded
             return None
         entry["rejected"] = [Rejected(**r) for r in entry.get("rejected", [])]
         entry["cached"] = True
@@ -226,7 +228,8 @@ def choose_variant(lib_dir: Path) -> VariantChoice:
         choice = VariantChoice(name=name, path=str(path), score=score,
                                features=report.get("features", {}), reason=reason,
                                probe_seconds=round(time.perf_counter() - started, 4),
-                               cached=False, rejected=rejected)
+                               cached=False, rejected=rejected,
+                               buffers=list(dict.fromkeys(c["buffer"] for c in report.get("checks", []))))
         level = logging.WARNING if rejected else logging.INFO
         log.log(level, "ggml CPU variant %s (score %d, probed in %.0f ms): %s",
                 name, score, choice.probe_seconds * 1000, reason)

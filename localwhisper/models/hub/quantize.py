@@ -12,6 +12,7 @@ from localwhisper.errors import ModelAcquisitionError
 from localwhisper.models.config import ModelConfig, load_model_configs, write_model_config
 from localwhisper.models.ggml_file import iter_ggml_tensors
 from localwhisper.models.hub.importing import check_new_model_name, resolve_models_dir, validate_ggml_file
+from localwhisper.models.weights import quantised_copy
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]  # a source checkout: build/
 QUANT_TYPES = ("q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k")
@@ -56,7 +57,18 @@ def quantize(name: str, qtype: str, models_dir: Path | None = None) -> ModelConf
                                         f"{config.name} has {len(odd)} tensors that are not (e.g. {odd[0]})")
     new_name = f"{config.name}-{qtype}"
     check_new_model_name(new_name, catalog)
-    target = source.with_name(f"{source.stem}-{qtype}.bin")
+    target = quantised_copy(source, qtype)
+    quantize_file(source, target, qtype)
+    new_config = dataclasses.replace(
+        config, name=new_name, model_file=target.relative_to(models_dir.resolve()).as_posix(), aliases=(),
+        description=f"{config.name} quantised to {qtype}", sources=(), extra_keys={},
+        config_path=models_dir / f"{new_name}.yaml")
+    write_model_config(new_config, models_dir / f"{new_name}.yaml")
+    return new_config
+
+
+def quantize_file(source: Path, target: Path, qtype: str) -> None:
+    """Write ``target``, the ``qtype`` quantisation of the ggml file ``source``, atomically."""
     tmp = target.with_name(target.name + ".tmp")
     try:
         result = subprocess.run([str(_quantize_tool()), str(source), str(tmp), qtype],
@@ -69,9 +81,3 @@ def quantize(name: str, qtype: str, models_dir: Path | None = None) -> ModelConf
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    new_config = dataclasses.replace(
-        config, name=new_name, model_file=target.relative_to(models_dir.resolve()).as_posix(), aliases=(),
-        description=f"{config.name} quantised to {qtype}", sources=(), extra_keys={},
-        config_path=models_dir / f"{new_name}.yaml")
-    write_model_config(new_config, models_dir / f"{new_name}.yaml")
-    return new_config
