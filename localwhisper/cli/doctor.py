@@ -10,6 +10,8 @@ import platform
 from importlib import metadata
 from typing import Any
 
+from localwhisper.models.weights import machine_quant
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("doctor", help="show the engine build, its patches and the CPU variant",
@@ -65,6 +67,7 @@ def report() -> dict[str, Any]:
         "cpu_variant": whisper_native.cpu_variant_choice(),
         "build": whisper_native.build_info(),
         "system_info": whisper_native.system_info(),
+        "faster_weights": machine_quant(),  # models.weights: the quantisation this CPU runs faster
         **_device_report(),
     }
 
@@ -90,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         lines += [
             f"CPU variant:  {variant['name']} (ggml score {variant['score']})",
             f"  features:   {features}",
+            f"  weights:    {' '.join(variant.get('buffers', []))} (buffer types that passed the probe)"
+            + (f"; f16 models run their {quant} copy" if (quant := found["faster_weights"]) else ""),
             f"  chosen:     {variant['reason']}",
             f"  probe:      {variant['probe_seconds'] * 1000:.0f} ms"
             + (" (cached verdict, nothing probed at this start)" if variant["cached"] else ""),
