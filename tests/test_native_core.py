@@ -168,6 +168,22 @@ def test_native_logs_reach_python_logging(weightless_tiny_en: Path, caplog: pyte
     assert any("whisper" in r.getMessage() for r in caplog.records if r.name == "whisper_native.cpp")
 
 
+def test_encoder_kv_pad_is_f32_on_cpu(weightless_tiny_en: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Patch 0007: the encoder's flash-attention K/V are F32 on the CPU (2 x 384 x 1536 x 4 bytes)."""
+    import logging
+    import re
+
+    from whisper_native import ContextOptions, WhisperContext
+
+    with caplog.at_level(logging.DEBUG, logger="whisper_native.cpp"), \
+            WhisperContext(weightless_tiny_en, ContextOptions(use_gpu=False)) as ctx, ctx.new_state():
+        pass
+    sizes = [float(m.group(1)) for r in caplog.records
+             if (m := re.search(r"kv pad +size += +([0-9.]+) MB", r.getMessage()))]
+    assert sizes, "no kv pad size line in the native log"
+    assert sizes[-1] == pytest.approx(2 * 384 * 1536 * 4 / 1e6, abs=0.01)  # F16 would be 2.36 MB
+
+
 def test_q8_0_model_runs_without_sigill(weightless_tiny_en: Path, tmp_path: Path) -> None:
     from whisper_native._loader import tool_path
 
