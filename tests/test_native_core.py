@@ -184,13 +184,8 @@ def test_encoder_kv_pad_is_f32_on_cpu(weightless_tiny_en: Path, caplog: pytest.L
     assert sizes[-1] == pytest.approx(2 * 384 * 1536 * 4 / 1e6, abs=0.01)  # F16 would be 2.36 MB
 
 
-def test_q8_0_model_runs_without_sigill(weightless_tiny_en: Path, tmp_path: Path) -> None:
-    from whisper_native._loader import tool_path
-
-    quantized = tmp_path / "tiny.en-q8_0.bin"
-    subprocess.run([str(tool_path("whisper-quantize")), str(weightless_tiny_en), str(quantized), "q8_0"],
-                   capture_output=True, check=True, timeout=120)
-    done = subprocess.run([sys.executable, "-c", RUN_MODEL, str(quantized)],
+def test_q8_0_model_runs_without_sigill(weightless_tiny_en_q8_0: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", RUN_MODEL, str(weightless_tiny_en_q8_0)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"exit {done.returncode} (SIGILL is -4): {done.stderr[-500:]}"
     assert "ftype 7" in done.stdout  # GGML_FTYPE_MOSTLY_Q8_0
