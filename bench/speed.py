@@ -32,7 +32,7 @@ import engines
 import peers
 
 AUDIO_S = {"jfk": 11.0, "long": 727.5}
-WEIGHTS = ("f16", "q8_0", "q5_0")
+WEIGHTS = ("f16", "bf16", "q8_0", "q5_0")
 FW_TYPES = ("int8", "float32")
 
 

@@ -1,4 +1,4 @@
-"""``quantize``: whisper.cpp's quantiser on a model of the models dir, plus a config for the result."""
+"""``quantize``: whisper.cpp's quantiser (or our bf16 writer) on a model of the models dir, plus a config."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from pathlib import Path
 from localwhisper.errors import ModelAcquisitionError
 from localwhisper.models.config import ModelConfig, load_model_configs, write_model_config
 from localwhisper.models.ggml_file import iter_ggml_tensors
+from localwhisper.models.hub.bf16 import write_bf16_copy
 from localwhisper.models.hub.importing import check_new_model_name, resolve_models_dir, validate_ggml_file
 from localwhisper.models.weights import quantised_copy
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]  # a source checkout: build/
-QUANT_TYPES = ("q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k")
+QUANT_TYPES = ("q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "bf16")
 _K_QUANT_ROW = 256
 _QUANT_SKIPPED = ("encoder.conv1.bias", "encoder.conv2.bias", "encoder.positional_embedding",
                   "decoder.positional_embedding")  # whisper-quantize's own skip list
@@ -69,6 +70,9 @@ def quantize(name: str, qtype: str, models_dir: Path | None = None) -> ModelConf
 
 def quantize_file(source: Path, target: Path, qtype: str) -> None:
     """Write ``target``, the ``qtype`` quantisation of the ggml file ``source``, atomically."""
+    if qtype == "bf16":  # a change of float format, not a quantisation: whisper-quantize has none
+        write_bf16_copy(source, target)
+        return
     tmp = target.with_name(target.name + ".tmp")
     try:
         result = subprocess.run([str(_quantize_tool()), str(source), str(tmp), qtype],
