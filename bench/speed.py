@@ -78,7 +78,8 @@ def row(audio: str, model: str, engine: str, weights: str, threads: int,
             "rss_mib": proc.max_rss_mib, "gpu_mib": res.get("gpu_mem_mib"), "cpu_s": proc.cpu_s, "wer": wer,
             "foreign_cpu_s": proc.foreign_cpu_s, "variant": res.get("cpu_variant"),
             "noise": round(proc.foreign_cpu_s / max(proc.wall_s, 0.1), 2),
-            "timings": res.get("timings"), "n_segments": len(res["segments"]), "segments": res["segments"]}
+            "walls": res.get("walls"), "timings": res.get("timings"), "n_segments": len(res["segments"]),
+            "segments": res["segments"]}
 
 
 def warm(args: dict[str, Any], repeats: int) -> dict[str, Any]:
@@ -88,53 +89,59 @@ def warm(args: dict[str, Any], repeats: int) -> dict[str, Any]:
     return {"warm_transcribe_s": common.engine_worker(args | {"repeats": repeats}).extra["warm_transcribe_s"]}
 
 
-def median_run(runs: int, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run ``fn`` ``runs`` times; keep the run with the median whole-process wall time."""
-    results = [fn() for _ in range(runs)]
-    walls = [r["proc"].wall_s for r in results]
-    chosen = results[walls.index(statistics.median_low(walls))]
-    return chosen | {"walls": walls}
+def default_weights() -> str:
+    """The weights the product runs for an f16 model on this machine (models.weights)."""
+    from localwhisper.models.weights import machine_quant
+
+    return machine_quant() or "f16"
 
 
 def bench(audios: list[str], models: list[str], threads: list[int], weights: list[str],
           fw_types: list[str], runs_short: int, device: str = "cpu",
-          cli: bool = True) -> list[dict[str, Any]]:
+          cli: bool = True, rounds: int = 1) -> list[dict[str, Any]]:
+    """Each (audio, model, threads) group runs its engines in turn, ``rounds`` times over (A B C A B C
+    ...), so a drift in the machine's speed reaches every engine alike; each row is its median run."""
     rows = []
+    ours = default_weights() if device == "cpu" else "f16"
     for audio in audios:
         path = audio_path(audio)
-        runs = runs_short if audio == "jfk" else 1
+        runs = runs_short if audio == "jfk" else rounds
         repeats = 5 if audio == "jfk" else 1
         for model in models:
             for n in threads:
                 common_args = {"threads": n, "audio": str(path), "options": {"language": "en"}}
                 if device != "cpu":
                     common_args["device"] = device
+                jobs: list[tuple[str, str, Callable[[], dict[str, Any]], dict[str, Any] | None]] = []
                 for w in weights:
                     ggml = peers.ggml_model(model, w)
-                    print(f"{audio} {model} {w} t={n}: localwhisper, whisper-cli", flush=True)
                     lw_args = common_args | {"engine": "localwhisper", "model": str(ggml)}
-                    res = median_run(runs, partial(run_worker, lw_args))
-                    rows.append(row(audio, model, "localwhisper", w, n, res | warm(lw_args, repeats)))
+                    label = "localwhisper (default here)" if w == ours else "localwhisper"
+                    jobs.append((label, w, partial(run_worker, lw_args), lw_args))
                     if cli:
-                        res = median_run(runs, partial(run_cli, ggml, path, n))
-                        rows.append(row(audio, model, "whisper-cli", w, n, res))
+                        jobs.append(("whisper-cli", w, partial(run_cli, ggml, path, n), None))
                     if cli and w == "f16":  # the same tree with our ggml flags (tinyBLAS)
-                        res = median_run(runs, partial(run_cli, ggml, path, n, True))
-                        rows.append(row(audio, model, "whisper-cli (ours)", w, n, res))
+                        jobs.append(("whisper-cli (ours)", w, partial(run_cli, ggml, path, n, True), None))
                 for ct in fw_types:
-                    print(f"{audio} {model} {ct} t={n}: faster-whisper", flush=True)
                     fw_args = common_args | {"engine": "faster-whisper", "compute_type": ct,
                                              "model": str(peers.fw_model_dir(model))}
-                    res = median_run(runs, partial(run_worker, fw_args))
-                    rows.append(row(audio, model, "faster-whisper", ct, n, res | warm(fw_args, repeats)))
-                    if ct != "int8":
-                        continue
-                    for label, extra in (("faster-whisper beam 5", {"options": {"language": "en",
-                                                                               "beam_size": 5}}),
-                                         ("faster-whisper batched(8)", {"batch_size": 8})):
-                        print(f"{audio} {model} {ct} t={n}: {label}", flush=True)
-                        res = median_run(runs, partial(run_worker, fw_args | extra))
-                        rows.append(row(audio, model, label, ct, n, res))
+                    jobs.append(("faster-whisper", ct, partial(run_worker, fw_args), fw_args))
+                    if ct == "int8":
+                        jobs.append(("faster-whisper beam 5", ct, partial(run_worker, fw_args | {
+                            "options": {"language": "en", "beam_size": 5}}), None))
+                        jobs.append(("faster-whisper batched(8)", ct,
+                                     partial(run_worker, fw_args | {"batch_size": 8}), None))
+                results: list[list[dict[str, Any]]] = [[] for _ in jobs]
+                for round_no in range(runs):
+                    for (label, w, fn, _), done in zip(jobs, results, strict=True):
+                        print(f"{audio} {model} t={n} round {round_no + 1}/{runs}: {label} {w}", flush=True)
+                        done.append(fn())
+                for (label, w, _, warm_args), done in zip(jobs, results, strict=True):
+                    walls = [r["proc"].wall_s for r in done]
+                    chosen = done[walls.index(statistics.median_low(walls))] | {"walls": walls}
+                    if warm_args is not None:
+                        chosen |= warm(warm_args, repeats)
+                    rows.append(row(audio, model, label, w, n, chosen))
     add_ratios(rows)
     return rows
 
@@ -146,7 +153,7 @@ def add_ratios(rows: list[dict[str, Any]]) -> None:
                      (o["audio"], o["model"], o["threads"]) == (r["audio"], r["model"], r["threads"])), None)
 
     for r in rows:
-        cli = find(r, "whisper-cli", r["weights"] if r["engine"] != "faster-whisper" else "f16")
+        cli = find(r, "whisper-cli", r["weights"] if not r["engine"].startswith("faster-whisper") else "f16")
         fw = find(r, "faster-whisper", "int8")
         r["x_cli"] = round(r["wall_s"] / cli["wall_s"], 2) if cli else None
         r["x_fw_int8"] = round(r["wall_s"] / fw["wall_s"], 2) if fw else None
@@ -154,8 +161,9 @@ def add_ratios(rows: list[dict[str, Any]]) -> None:
 
 SPLIT = ("load", "mel", "encode", "encode_runs", "decode", "decode_runs", "batchd", "batchd_runs", "prompt",
          "prompt_runs", "sample", "fallbacks", "total")
-COLUMNS = ("audio", "model", "engine", "weights", "threads", "wall_s", "rtf", "transcribe_s", "warm_s",
-           "import_s", "load_s", "first_seg_s", "rss_mib", "wer", "x_cli", "x_fw_int8", "variant", "noise")
+COLUMNS = ("audio", "model", "engine", "weights", "threads", "wall_s", "walls", "rtf", "transcribe_s",
+           "warm_s", "import_s", "load_s", "first_seg_s", "rss_mib", "wer", "x_cli", "x_fw_int8", "variant",
+           "noise")
 
 
 def main() -> None:
@@ -167,6 +175,8 @@ def main() -> None:
     parser.add_argument("--weights", default=",".join(WEIGHTS))
     parser.add_argument("--fw", default=",".join(FW_TYPES), help="faster-whisper compute types ('' = none)")
     parser.add_argument("--runs-short", type=int, default=3, help="process runs per jfk config (median)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="long audio: run every engine this many times, in turn (median)")
     parser.add_argument("--name", default="speed")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (both engines; GPU memory too)")
     parser.add_argument("--no-cli", action="store_true", help="skip whisper-cli (CPU-only peer build)")
@@ -179,7 +189,8 @@ def main() -> None:
     if not args.no_cli:
         peers.build_whisper_cpp(2)
     rows = bench(split(args.audio), split(args.models), [int(t) for t in split(args.threads)],
-                 split(args.weights), split(args.fw), args.runs_short, args.device, not args.no_cli)
+                 split(args.weights), split(args.fw), args.runs_short, args.device, not args.no_cli,
+                 args.rounds)
     print(f"machine: {common.machine()}")
     columns = COLUMNS if args.device == "cpu" else (*COLUMNS, "gpu_mib")
     print(common.table(rows, columns, title="speed (wall = whole process incl. load; rtf = wall / audio)"))
