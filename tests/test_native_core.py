@@ -197,7 +197,7 @@ def test_abort_stops_within_a_graph_node(weightless_tiny_en: Path) -> None:
 
     from whisper_native import Aborted, WhisperContext, run_full
 
-    audio = noise(30.0, seed=3)
+    audio = noise(90.0, seed=3)  # three windows: longer than the latest abort on a fast CPU
     with WhisperContext(weightless_tiny_en) as ctx, ctx.new_state() as state:
         started = time.perf_counter()
         run_full(ctx, state, greedy_params(max_tokens=1), audio)
@@ -220,7 +220,7 @@ def test_abort_stops_within_a_graph_node(weightless_tiny_en: Path) -> None:
             worker.join(timeout=30)
             latencies.append(finished[0] - aborted_at)
     latencies.sort()
-    # One encoder pass of 30 s on one thread is far longer than any graph node.
+    # Three encoder passes of 30 s on one thread are far longer than any graph node.
     assert whole_call_s > 0.5, f"the call is too short ({whole_call_s:.2f} s) to tell"
     assert latencies[len(latencies) // 2] < 0.1, latencies
     assert latencies[-1] < 0.25, latencies
