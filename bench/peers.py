@@ -132,17 +132,10 @@ def ggml_model(name: str, quant: str = "f16") -> Path:
     if quant == "f16":
         return base
     target = MODELS / f"ggml-{name}-{quant}.bin"
-    if not target.is_file() and quant == "bf16":  # whisper-quantize has no bf16: the product's writer
-        from localwhisper.models.hub.bf16 import write_bf16_copy
+    if not target.is_file():  # the product's own writer: whisper-quantize, or bf16 by us
+        from localwhisper.models.hub.quantize import quantize_file
 
-        write_bf16_copy(base, target)
-    if not target.is_file():
-        from whisper_native._loader import tool_path
-
-        tmp = target.with_suffix(".tmp")
-        subprocess.run([str(tool_path("whisper-quantize")), str(base), str(tmp), quant], check=True,
-                       capture_output=True)
-        tmp.replace(target)
+        quantize_file(base, target, quant)
     return target
 
 

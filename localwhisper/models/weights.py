@@ -35,26 +35,24 @@ def weights_setting() -> str:
     return os.environ.get(WEIGHTS_ENV, "auto").strip().lower() or "auto"
 
 
-def amx_tiles_usable() -> bool:
-    """Whether the loaded CPU variant offers AMX tiles that passed the probe's products."""
+def _variant_choice() -> dict:
+    """The start-up probe's verdict on the loaded CPU variant ({} when there is none)."""
     try:
         import whisper_native
 
-        choice = whisper_native.cpu_variant_choice()
+        return whisper_native.cpu_variant_choice() or {}
     except (ImportError, OSError):
-        return False
-    return bool(choice) and "AMX" in choice.get("buffers", [])
+        return {}
+
+
+def amx_tiles_usable() -> bool:
+    """Whether the loaded CPU variant offers AMX tiles that passed the probe's products."""
+    return "AMX" in _variant_choice().get("buffers", [])
 
 
 def bf16_dot_usable() -> bool:
     """Whether the loaded CPU variant was built for AVX512-BF16 (and so passed the probe)."""
-    try:
-        import whisper_native
-
-        choice = whisper_native.cpu_variant_choice()
-    except (ImportError, OSError):
-        return False
-    return bool(choice) and str(choice.get("features", {}).get("AVX512_BF16")) == "1"
+    return str(_variant_choice().get("features", {}).get("AVX512_BF16")) == "1"
 
 
 def machine_quant() -> str | None:
@@ -82,7 +80,8 @@ def choose_weight_file(path: Path, *, on_cpu: bool, setting: str | None = None) 
     if setting == "configured":
         return path
     qtype = (machine_quant() if on_cpu else None) if setting == "auto" else setting
-    if qtype is None or _ftype(path) not in (("f16",) if qtype == FAST_FLOAT else _UNQUANTISED):
+    sources = ("f16",) if qtype == FAST_FLOAT else _UNQUANTISED  # bf16 is written from f16 only
+    if qtype is None or _ftype(path) not in sources:
         return path
     copy = quantised_copy(path, qtype)
     if copy.is_file() and _ftype(copy) == qtype:

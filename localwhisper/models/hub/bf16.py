@@ -5,12 +5,12 @@ file's weight type and the convolutions in f16, and reads each tensor's bytes as
 stored without checking their type; so a bf16 file converts exactly the 2-D f16 tensors (the
 f32 biases, norms and positional embeddings and the 3-D f16 convolutions stay) and sets the
 header's ftype to ``GGML_FTYPE_MOSTLY_BF16``. Rounding is to nearest, ties to even, as ggml's
-own ``ggml_fp32_to_bf16``. The file is written one tensor at a time (memory O(largest tensor)).
+own ``ggml_fp32_to_bf16``. The file is written one tensor at a time (memory O(largest tensor));
+``quantize.quantize_file`` writes it under a temporary name, checks it and renames it.
 """
 
 from __future__ import annotations
 
-import os
 import struct
 from pathlib import Path
 
@@ -34,27 +34,19 @@ def f16_to_bf16(values: np.ndarray) -> np.ndarray:
 
 
 def write_bf16_copy(source: Path, target: Path) -> None:
-    """Write ``target``, the bf16 copy of the f16 ggml file ``source``, atomically."""
+    """Write ``target``, the bf16 copy of the f16 ggml file ``source``."""
     header = read_ggml_header(source)
     if header.hparams.ftype_name != "f16":
         raise ModelAcquisitionError(f"{source.name}: a bf16 copy is made from f16 weights, "
                                     f"not {header.hparams.ftype_name}")
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        with source.open("rb") as src, tmp.open("wb") as dst:
-            head = bytearray(src.read(header.tensors_offset))
-            struct.pack_into("<i", head, _FTYPE_OFFSET, GGML_FTYPE_MOSTLY_BF16)
-            dst.write(head)
-            for tensor in iter_ggml_tensors(source, header):  # validated; records are contiguous
-                n_dims, name_len, ggml_type = struct.unpack("<3i", src.read(12))
-                meta = src.read(4 * n_dims + name_len)
-                data = src.read(tensor.n_bytes)
-                if n_dims == 2 and ggml_type == GGML_TYPE_F16:
-                    ggml_type, data = GGML_TYPE_BF16, f16_to_bf16(np.frombuffer(data, np.float16)).tobytes()
-                dst.write(struct.pack("<3i", n_dims, name_len, ggml_type) + meta + data)
-        if (got := read_ggml_header(tmp).hparams.ftype_name) != "bf16":
-            raise ModelAcquisitionError(f"the bf16 copy came out as {got}")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
+    with source.open("rb") as src, target.open("wb") as dst:
+        head = bytearray(src.read(header.tensors_offset))
+        struct.pack_into("<i", head, _FTYPE_OFFSET, GGML_FTYPE_MOSTLY_BF16)
+        dst.write(head)
+        for tensor in iter_ggml_tensors(source, header):  # validated; records are contiguous
+            record = src.read(tensor.data_offset - src.tell())  # n_dims, name_len, type, dims, name
+            data = src.read(tensor.n_bytes)
+            if len(tensor.dims) == 2 and tensor.ggml_type == GGML_TYPE_F16:
+                record = record[:8] + struct.pack("<i", GGML_TYPE_BF16) + record[12:]
+                data = f16_to_bf16(np.frombuffer(data, np.float16)).tobytes()
+            dst.write(record + data)

@@ -70,18 +70,22 @@ def quantize(name: str, qtype: str, models_dir: Path | None = None) -> ModelConf
 
 def quantize_file(source: Path, target: Path, qtype: str) -> None:
     """Write ``target``, the ``qtype`` quantisation of the ggml file ``source``, atomically."""
-    if qtype == "bf16":  # a change of float format, not a quantisation: whisper-quantize has none
-        write_bf16_copy(source, target)
-        return
     tmp = target.with_name(target.name + ".tmp")
     try:
-        result = subprocess.run([str(_quantize_tool()), str(source), str(tmp), qtype],
-                                capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not tmp.is_file():
-            tail = " ".join((result.stderr or result.stdout).strip().splitlines()[-2:])
-            raise ModelAcquisitionError(f"whisper-quantize failed (exit {result.returncode}): {tail}")
+        if qtype == "bf16":  # a change of float format, not a quantisation: whisper-quantize has none
+            write_bf16_copy(source, tmp)
+        else:
+            _run_quantize_tool(source, tmp, qtype)
         if (got := validate_ggml_file(tmp).hparams.ftype_name) != qtype:
-            raise ModelAcquisitionError(f"whisper-quantize wrote a {got} file, not {qtype}")
+            raise ModelAcquisitionError(f"the {qtype} copy came out as a {got} file")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _run_quantize_tool(source: Path, target: Path, qtype: str) -> None:
+    result = subprocess.run([str(_quantize_tool()), str(source), str(target), qtype],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0 or not target.is_file():
+        tail = " ".join((result.stderr or result.stdout).strip().splitlines()[-2:])
+        raise ModelAcquisitionError(f"whisper-quantize failed (exit {result.returncode}): {tail}")
